@@ -1,0 +1,68 @@
+"""Assembles the FastAPI application: routers, error handlers, and the warm engine pool's life cycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ocrserver import __version__
+from ocrserver.api import hub_routes, ocr_routes, system_routes
+from ocrserver.errors import OcrServerError
+from ocrserver.pool import EnginePool
+from ocrserver.service import OcrService
+from ocrserver.settings import Settings, load_settings
+from ocrserver.sources import ImageFetcher
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, pool: EnginePool | None = None) -> FastAPI:
+    """Build the app. Engines are warmed when it starts (before it accepts requests), not here."""
+    settings = settings or load_settings()
+    pool = pool or EnginePool(settings)
+    fetcher = ImageFetcher(timeout=settings.fetch_timeout, max_bytes=settings.max_download_bytes)
+    service = OcrService(settings, pool, fetcher)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for name in dict.fromkeys([settings.engine, *settings.preload_engines]):
+            info = pool.info(name)
+            if info.available:
+                await run_in_threadpool(pool.warm, name)
+            else:
+                log.warning("engine %s is not available: %s", name, info.reason)
+        log.info("ocrserver %s ready: engines %s", __version__, pool.loaded())
+        yield
+        pool.close()
+        fetcher.close()
+
+    app = FastAPI(
+        title="ocrserver",
+        version=__version__,
+        description="OCR with warm, pluggable engines (PP-OCR, Tesseract): text and a "
+        "page → block → line → word tree with polygons and confidences.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = service
+
+    @app.exception_handler(OcrServerError)
+    async def _ocr_error(request: Request, exc: OcrServerError) -> JSONResponse:
+        headers = {"Retry-After": "5"} if exc.status == 503 else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()]
+        return JSONResponse({"error": "invalid_request", "detail": "Invalid request: " + "; ".join(parts)}, 422)
+
+    app.include_router(system_routes.router)
+    app.include_router(ocr_routes.router)
+    app.include_router(hub_routes.router)
+    return app

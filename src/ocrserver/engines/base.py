@@ -1,0 +1,69 @@
+"""The one interface every OCR engine implements.
+
+An engine is a class registered under the ``ocrserver.engines`` entry-point group. The pool creates
+instances (one per worker) and hands each to one thread at a time, so an instance needs no locking of
+its own. ``probe`` must be cheap: it runs for ``GET /v1/engines`` without loading any model.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from PIL import Image
+
+from ocrserver.errors import UnsupportedLanguage
+from ocrserver.result import Block, Line
+from ocrserver.settings import Settings
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    name: str
+    available: bool
+    version: str = ""
+    model_version: str = ""
+    languages: list[str] = field(default_factory=list)
+    abilities: list[str] = field(default_factory=list)
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def check_languages(self, languages: list[str]) -> None:
+        missing = [lang for lang in languages if lang not in self.languages]
+        if missing:
+            raise UnsupportedLanguage(
+                f"Engine '{self.name}' does not support language(s) {missing}. "
+                f"It supports: {', '.join(self.languages) or 'none installed'}."
+                + (f" {self.reason}" if self.reason else "")
+            )
+
+
+class Engine(ABC):
+    name: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def probe(cls, settings: Settings) -> EngineInfo:
+        """What this engine can do on this machine, without loading models."""
+
+    @abstractmethod
+    def __init__(self, settings: Settings) -> None:
+        """Load the models; the instance is then warm."""
+
+    @abstractmethod
+    def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
+        """Detect and recognise all text of an upright RGB page; coordinates in page pixels."""
+
+    @abstractmethod
+    def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
+        """Read an upright, rectified crop of one region as one unit.
+
+        Returns its lines (a crop may hold several) in crop pixels, in reading order; an empty
+        list when it holds no text.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release native resources."""

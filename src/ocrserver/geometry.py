@@ -1,0 +1,134 @@
+"""Regions of a page: parsing, ordering, and rectified crops that map back to page coordinates."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ocrserver.errors import InvalidRegion
+from ocrserver.result import Polygon, rect_polygon
+
+
+def parse_region(value: object, index: int = 0) -> Polygon:
+    """``[x0, y0, x1, y1]`` or ``[[x, y], ...]`` (3+ points) -> a polygon of floats."""
+    where = f"regions[{index}]"
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes) or len(value) == 0:
+        raise InvalidRegion(f"{where} must be [x0, y0, x1, y1] or a list of [x, y] points, got {value!r}.")
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        if len(value) != 4:
+            raise InvalidRegion(f"{where}: a rectangle needs exactly 4 numbers [x0, y0, x1, y1], got {len(value)}.")
+        x0, y0, x1, y1 = (float(v) for v in value)
+        if x1 <= x0 or y1 <= y0:
+            raise InvalidRegion(f"{where}: rectangle {list(value)} has no area; x1 must exceed x0 and y1 exceed y0.")
+        return rect_polygon(x0, y0, x1, y1)
+    points: Polygon = []
+    for point in value:
+        if (
+            not isinstance(point, Sequence)
+            or len(point) != 2
+            or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in point)
+        ):
+            raise InvalidRegion(f"{where}: each polygon point must be [x, y] numbers, got {point!r}.")
+        points.append((float(point[0]), float(point[1])))
+    if len(points) < 3:
+        raise InvalidRegion(f"{where}: a polygon needs at least 3 points, got {len(points)}.")
+    if not all(math.isfinite(c) for p in points for c in p):
+        raise InvalidRegion(f"{where}: coordinates must be finite numbers.")
+    if abs(cv2.contourArea(np.array(points, dtype=np.float32))) < 1.0:
+        raise InvalidRegion(f"{where}: polygon has no area.")
+    return points
+
+
+def rotated_rect_polygon(x: float, y: float, width: float, height: float, degrees: float) -> Polygon:
+    """A rectangle of the given size whose top-left corner is (x, y), rotated clockwise by ``degrees`` about it.
+
+    This is how Label Studio stores rotated rectangles; the result starts at the text's top-left.
+    """
+    angle = math.radians(degrees)
+    cos, sin = math.cos(angle), math.sin(angle)
+
+    def turn(dx: float, dy: float) -> tuple[float, float]:
+        return x + dx * cos - dy * sin, y + dx * sin + dy * cos
+
+    return [turn(0, 0), turn(width, 0), turn(width, height), turn(0, height)]
+
+
+def _is_clockwise(points: np.ndarray) -> bool:
+    # Image coordinates (y down): a positive shoelace sum means clockwise on screen.
+    x, y = points[:, 0], points[:, 1]
+    return float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)) > 0
+
+
+def reading_quad(polygon: Polygon) -> np.ndarray:
+    """Four corners (top-left, top-right, bottom-right, bottom-left of the text) for a region.
+
+    A 4-point polygon keeps the order it was given (callers pass text-oriented corners), made
+    clockwise. Any other polygon is replaced by its minimum-area rectangle, read along its longer side.
+    """
+    points = np.array(polygon, dtype=np.float32)
+    if len(points) == 4:
+        quad = points if _is_clockwise(points) else points[[0, 3, 2, 1]]
+        return quad
+    (cx, cy), (w, h), angle = cv2.minAreaRect(points)
+    if w < h:
+        w, h, angle = h, w, angle + 90
+    box = cv2.boxPoints(((cx, cy), (w, h), angle))
+    # boxPoints order varies; start at the corner nearest the text's top-left, then go clockwise.
+    if not _is_clockwise(box):
+        box = box[::-1]
+    direction = np.array([math.cos(math.radians(angle)), math.sin(math.radians(angle))])
+    if direction[0] < 0 or (direction[0] == 0 and direction[1] < 0):
+        direction = -direction  # read left to right
+    normal = np.array([-direction[1], direction[0]])  # points "down" the text
+    scores = box @ direction + box @ normal
+    start = int(np.argmin(scores))
+    return np.roll(box, -start, axis=0)
+
+
+@dataclass
+class RectifiedCrop:
+    """An upright crop of a region plus the homography that maps crop pixels back to the page."""
+
+    image: np.ndarray
+    to_page: np.ndarray  # 3x3
+
+    def map_polygon(self, polygon: Polygon) -> Polygon:
+        if not polygon:
+            return []
+        pts = np.array(polygon, dtype=np.float64).reshape(-1, 1, 2)
+        mapped = cv2.perspectiveTransform(pts, self.to_page).reshape(-1, 2)
+        return [(float(x), float(y)) for x, y in mapped]
+
+
+def rectify(image: np.ndarray, polygon: Polygon, pad_ratio: float = 0.15) -> RectifiedCrop:
+    """Cut ``polygon`` out of ``image`` (H x W x C) as an upright crop, padded by ``pad_ratio`` of its height.
+
+    Raises InvalidRegion when the region lies outside the image.
+    """
+    height, width = image.shape[:2]
+    quad = reading_quad(polygon).astype(np.float64)
+    xs, ys = quad[:, 0], quad[:, 1]
+    if xs.max() <= 0 or ys.max() <= 0 or xs.min() >= width or ys.min() >= height:
+        raise InvalidRegion(f"Region {polygon_summary(polygon)} lies outside the {width}x{height} image.")
+    out_w = max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3]))
+    out_h = max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1]))
+    if out_w < 1 or out_h < 1:
+        raise InvalidRegion(f"Region {polygon_summary(polygon)} is smaller than one pixel.")
+    pad = max(2.0, out_h * pad_ratio)
+    crop_w, crop_h = int(round(out_w + 2 * pad)), int(round(out_h + 2 * pad))
+    target = np.array(
+        [[pad, pad], [pad + out_w, pad], [pad + out_w, pad + out_h], [pad, pad + out_h]], dtype=np.float64
+    )
+    to_crop = cv2.getPerspectiveTransform(quad.astype(np.float32), target.astype(np.float32))
+    crop = cv2.warpPerspective(
+        image, to_crop, (crop_w, crop_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return RectifiedCrop(image=crop, to_page=np.linalg.inv(to_crop))
+
+
+def polygon_summary(polygon: Polygon) -> str:
+    return "[" + ", ".join(f"[{x:.0f}, {y:.0f}]" for x, y in polygon[:6]) + (", ...]" if len(polygon) > 6 else "]")

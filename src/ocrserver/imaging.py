@@ -1,0 +1,116 @@
+"""Turn untrusted bytes into upright RGB page images, refusing what is not an image or too big."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ocrserver.errors import ImageTooLarge, InvalidImage
+
+PDF_MAGIC = b"%PDF-"
+
+
+def is_pdf(data: bytes) -> bool:
+    return data[:1024].lstrip().startswith(PDF_MAGIC)
+
+
+def decode_pages(
+    data: bytes, max_pixels: int, *, max_pdf_pages: int = 50, pdf_dpi: int = 200, pages: list[int] | None = None
+) -> list[Image.Image]:
+    """Decode an image file (any format Pillow reads) or a PDF into RGB pages.
+
+    ``pages`` selects PDF pages (0-based); images have one page (the first frame of an animation).
+    """
+    if not data:
+        raise InvalidImage("The image is empty (0 bytes). Send the file's bytes.")
+    if is_pdf(data):
+        return _render_pdf(data, max_pixels, max_pages=max_pdf_pages, dpi=pdf_dpi, pages=pages)
+    return [decode_image(data, max_pixels)]
+
+
+def decode_image(data: bytes, max_pixels: int) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size  # read from the header: nothing is decoded yet
+            if width * height > max_pixels:
+                raise ImageTooLarge(
+                    f"The image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,} "
+                    "(OCR_MAX_IMAGE_PIXELS). Downscale it or raise the limit."
+                )
+            image.load()
+    except ImageTooLarge:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(
+            f"The image has too many pixels to decode safely ({exc}); the limit is {max_pixels:,} "
+            "(OCR_MAX_IMAGE_PIXELS). Downscale it."
+        ) from exc
+    except UnidentifiedImageError as exc:
+        raise InvalidImage(
+            "The data is not an image format we can read (PNG, JPEG, TIFF, WebP, BMP, GIF, PDF...)."
+        ) from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise InvalidImage(f"The image could not be decoded (truncated or corrupt?): {exc}") from exc
+    if width < 1 or height < 1:
+        raise InvalidImage("The image has no pixels.")
+    return to_rgb(image)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Apply EXIF orientation and convert any mode (1, L, P, LA, RGBA, CMYK, I;16, F) to RGB on white."""
+    try:
+        image = ImageOps.exif_transpose(image) or image
+    except Exception:  # a broken EXIF block must not spoil an otherwise fine image
+        pass
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        low, high = float(array.min()), float(array.max())
+        scaled = (array - low) * (255.0 / (high - low)) if high > low else np.zeros_like(array)
+        image = Image.fromarray(scaled.astype(np.uint8), mode="L")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _render_pdf(data: bytes, max_pixels: int, *, max_pages: int, dpi: int, pages: list[int] | None) -> list[Image.Image]:
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise InvalidImage(f"The PDF could not be opened: {exc}") from exc
+    try:
+        count = len(document)
+        wanted = list(range(count)) if pages is None else pages
+        bad = [p for p in wanted if not 0 <= p < count]
+        if bad:
+            raise InvalidImage(f"The PDF has {count} page(s) (0-based indexes 0..{count - 1}); asked for {bad}.")
+        if len(wanted) > max_pages:
+            raise ImageTooLarge(
+                f"The PDF has {len(wanted)} pages to read; the limit is {max_pages} (OCR_MAX_PDF_PAGES). "
+                "Select pages with 'pages'."
+            )
+        rendered: list[Image.Image] = []
+        for index in wanted:
+            page = document[index]
+            width_pt, height_pt = page.get_size()
+            scale = dpi / 72
+            if width_pt * height_pt * scale * scale > max_pixels:
+                scale = (max_pixels / (width_pt * height_pt)) ** 0.5
+            rendered.append(page.render(scale=scale).to_pil().convert("RGB"))
+        return rendered
+    finally:
+        document.close()
+
+
+def to_bgr_array(image: Image.Image) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])

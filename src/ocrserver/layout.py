@@ -1,0 +1,79 @@
+"""Layout helpers for engines that return flat text lines: reading order, blocks, word boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ocrserver.result import Block, Line, Polygon, Word, bbox_of
+
+
+def _line_height(line: Line) -> float:
+    x0, y0, x1, y1 = bbox_of(line.polygon)
+    return max(1.0, y1 - y0)
+
+
+def sort_reading_order(lines: list[Line]) -> list[Line]:
+    """Top-to-bottom visual rows, left-to-right within a row."""
+    remaining = sorted(lines, key=lambda ln: bbox_of(ln.polygon)[1])
+    ordered: list[Line] = []
+    while remaining:
+        first = remaining[0]
+        _, top, _, bottom = bbox_of(first.polygon)
+        centre = (top + bottom) / 2
+        row = [ln for ln in remaining if abs(sum(bbox_of(ln.polygon)[1::2]) / 2 - centre) < _line_height(first) * 0.5]
+        row.sort(key=lambda ln: bbox_of(ln.polygon)[0])
+        ordered.extend(row)
+        remaining = [ln for ln in remaining if ln not in row]
+    return ordered
+
+
+def group_into_blocks(lines: list[Line]) -> list[Block]:
+    """Group lines into blocks: a line joins the block above it when it starts close below it and overlaps it horizontally."""
+    blocks: list[list[Line]] = []
+    for line in sorted(lines, key=lambda ln: bbox_of(ln.polygon)[1]):
+        x0, y0, x1, _ = bbox_of(line.polygon)
+        height = _line_height(line)
+        home = None
+        for block in blocks:
+            last = block[-1]
+            bx0, _, bx1, by1 = bbox_of(last.polygon)
+            gap = y0 - by1
+            overlap = min(x1, bx1) - max(x0, bx0)
+            if -0.5 * height <= gap <= 0.8 * height and overlap > 0.1 * min(x1 - x0, bx1 - bx0):
+                home = block
+                break
+        if home is None:
+            blocks.append([line])
+        else:
+            home.append(line)
+    result = [Block(lines=sort_reading_order(block)) for block in blocks]
+    result.sort(key=lambda b: (round(bbox_of(b.polygon or [])[1] / 10), bbox_of(b.polygon or [])[0]))
+    return result
+
+
+def split_into_words(text: str, confidence: float, polygon: Polygon) -> list[Word]:
+    """Words of a line whose engine gave no word boxes: split on spaces, each word gets the share of
+    the line's polygon proportional to its characters (CJK without spaces stays one word)."""
+    words = text.split()
+    if not words:
+        return []
+    quad = np.array(polygon[:4] if len(polygon) >= 4 else polygon, dtype=np.float64)
+    if len(quad) != 4:
+        return [Word(text=w, confidence=confidence, polygon=polygon) for w in words]
+    top_left, top_right, bottom_right, bottom_left = quad
+    total = max(1, len(text))
+    result: list[Word] = []
+    position = 0
+    for word in words:
+        start = text.index(word, position)
+        end = start + len(word)
+        position = end
+        a, b = start / total, end / total
+        poly = [
+            tuple(top_left + (top_right - top_left) * a),
+            tuple(top_left + (top_right - top_left) * b),
+            tuple(bottom_left + (bottom_right - bottom_left) * b),
+            tuple(bottom_left + (bottom_right - bottom_left) * a),
+        ]
+        result.append(Word(text=word, confidence=confidence, polygon=[(float(x), float(y)) for x, y in poly]))
+    return result

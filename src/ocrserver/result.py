@@ -1,0 +1,146 @@
+"""The engine-agnostic result model: page -> block -> line -> word.
+
+Every engine produces it and every face (REST, CLI, Label Studio) renders it, so adding an engine
+never touches a renderer. Coordinates are pixels of the (EXIF-rotated) page image. A polygon runs
+clockwise from the top-left corner of the text *in its reading direction*, so rotated text keeps
+its orientation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Point = tuple[float, float]
+Polygon = list[Point]
+Level = Literal["page", "block", "line", "word"]
+LEVELS: tuple[Level, ...] = ("page", "block", "line", "word")
+
+
+def bbox_of(polygon: Polygon) -> tuple[float, float, float, float]:
+    xs = [x for x, _ in polygon]
+    ys = [y for _, y in polygon]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def rect_polygon(x0: float, y0: float, x1: float, y1: float) -> Polygon:
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _round_polygon(polygon: Polygon) -> list[list[float]]:
+    return [[round(x, 1), round(y, 1)] for x, y in polygon]
+
+
+def _geometry(polygon: Polygon) -> dict[str, Any]:
+    return {"bbox": [round(v, 1) for v in bbox_of(polygon)], "polygon": _round_polygon(polygon)}
+
+
+@dataclass
+class Word:
+    text: str
+    confidence: float
+    polygon: Polygon
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "confidence": round(self.confidence, 4), **_geometry(self.polygon)}
+
+
+@dataclass
+class Line:
+    text: str
+    confidence: float
+    polygon: Polygon
+    words: list[Word] = field(default_factory=list)
+
+    def to_dict(self, level: Level) -> dict[str, Any]:
+        out: dict[str, Any] = {"text": self.text, "confidence": round(self.confidence, 4), **_geometry(self.polygon)}
+        if level == "word":
+            out["words"] = [word.to_dict() for word in self.words]
+        return out
+
+
+@dataclass
+class Block:
+    lines: list[Line]
+    polygon: Polygon | None = None
+
+    def __post_init__(self) -> None:
+        if self.polygon is None:
+            points = [point for line in self.lines for point in line.polygon]
+            self.polygon = rect_polygon(*bbox_of(points)) if points else [(0.0, 0.0)] * 4
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    @property
+    def confidence(self) -> float:
+        return _mean([line.confidence for line in self.lines])
+
+    def to_dict(self, level: Level) -> dict[str, Any]:
+        assert self.polygon is not None
+        out: dict[str, Any] = {"text": self.text, "confidence": round(self.confidence, 4), **_geometry(self.polygon)}
+        if level in ("line", "word"):
+            out["lines"] = [line.to_dict(level) for line in self.lines]
+        return out
+
+
+@dataclass
+class Page:
+    width: int
+    height: int
+    blocks: list[Block]
+    index: int = 0
+
+    @property
+    def text(self) -> str:
+        return "\n".join(block.text for block in self.blocks if block.text)
+
+    @property
+    def lines(self) -> list[Line]:
+        return [line for block in self.blocks for line in block.lines]
+
+    @property
+    def confidence(self) -> float:
+        return _mean([line.confidence for line in self.lines])
+
+    def to_dict(self, level: Level) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "index": self.index,
+            "width": self.width,
+            "height": self.height,
+            "text": self.text,
+            "confidence": round(self.confidence, 4),
+        }
+        if level != "page":
+            out["blocks"] = [block.to_dict(level) for block in self.blocks]
+        return out
+
+
+@dataclass
+class OcrResult:
+    pages: list[Page]
+    engine: str
+    model_version: str
+    languages: list[str]
+    timing_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(page.text for page in self.pages)
+
+    def to_dict(self, level: Level = "word") -> dict[str, Any]:
+        text = self.text
+        return {
+            "text": text,
+            "output": text,
+            "engine": self.engine,
+            "model_version": self.model_version,
+            "languages": self.languages,
+            "pages": [page.to_dict(level) for page in self.pages],
+            "timing_ms": {key: round(value, 2) for key, value in self.timing_ms.items()},
+        }

@@ -1,0 +1,161 @@
+"""OCR as a service: image source in, :class:`OcrResult` out. The REST API, the CLI and the Label Studio
+backend all call this; none of them talks to engines directly."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from ocrserver.engines.base import Engine
+from ocrserver.errors import InvalidRequest
+from ocrserver.geometry import RectifiedCrop, parse_region, rectify
+from ocrserver.imaging import decode_pages
+from ocrserver.languages import parse_languages
+from ocrserver.pool import EnginePool
+from ocrserver.result import Block, Level, Line, OcrResult, Page, Polygon, Word
+from ocrserver.settings import Settings
+from ocrserver.sources import ImageFetcher, decode_base64, has_url_scheme, is_url
+
+
+@dataclass
+class OcrOptions:
+    """What to read and how. ``None`` means the server's default."""
+
+    engine: str | None = None
+    languages: str | list[str] | None = None
+    level: Level = "word"
+    regions: list[Polygon] | None = None
+    pages: list[int] | None = None
+
+    @staticmethod
+    def parse_regions(raw: list[object] | None) -> list[Polygon] | None:
+        if raw is None:
+            return None
+        return [parse_region(item, index) for index, item in enumerate(raw)]
+
+
+@dataclass
+class PreparedJob:
+    engine: str
+    languages: list[str]
+    timing_ms: dict[str, float] = field(default_factory=dict)
+
+
+class OcrService:
+    def __init__(self, settings: Settings, pool: EnginePool, fetcher: ImageFetcher) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.fetcher = fetcher
+
+    # ---- sources -----------------------------------------------------------------------------
+    def load_source(self, source: str) -> bytes:
+        """An http(s) URL, a data URI or a base64 string -> the file's bytes."""
+        if not isinstance(source, str) or not source.strip():
+            raise InvalidRequest("The image is empty: give an http(s) URL, a data URI or base64 data.")
+        if is_url(source.strip()):
+            return self.fetcher.fetch(source.strip())
+        if has_url_scheme(source.strip()):
+            raise InvalidRequest(f"Only http(s) URLs, data URIs or base64 are accepted, got {source.strip()[:40]!r}.")
+        return decode_base64(source, self.settings.max_upload_bytes)
+
+    def decode(self, data: bytes, pages: list[int] | None = None) -> list[Image.Image]:
+        return decode_pages(
+            data,
+            self.settings.max_image_pixels,
+            max_pdf_pages=self.settings.max_pdf_pages,
+            pdf_dpi=self.settings.pdf_dpi,
+            pages=pages,
+        )
+
+    # ---- reading -----------------------------------------------------------------------------
+    def prepare(self, options: OcrOptions) -> PreparedJob:
+        """Check engine and languages before any work, so mistakes fail fast with a 4xx."""
+        name = options.engine or self.settings.engine
+        info = self.pool.info(name)
+        languages = parse_languages(options.languages, self.settings.languages)
+        if info.available:
+            info.check_languages(languages)
+        return PreparedJob(engine=name, languages=languages)
+
+    def read_source(self, source: str, options: OcrOptions) -> OcrResult:
+        job = self.prepare(options)
+        started = time.perf_counter()
+        data = self.load_source(source)
+        job.timing_ms["fetch"] = (time.perf_counter() - started) * 1000
+        return self._read_data(data, options, job)
+
+    def read_bytes(self, data: bytes, options: OcrOptions) -> OcrResult:
+        return self._read_data(data, options, self.prepare(options))
+
+    def read_images(self, images: list[Image.Image], options: OcrOptions) -> OcrResult:
+        return self._read(images, options, self.prepare(options))
+
+    def _read_data(self, data: bytes, options: OcrOptions, job: PreparedJob) -> OcrResult:
+        started = time.perf_counter()
+        images = self.decode(data, options.pages)
+        job.timing_ms["decode"] = (time.perf_counter() - started) * 1000
+        return self._read(images, options, job)
+
+    def _read(self, images: list[Image.Image], options: OcrOptions, job: PreparedJob) -> OcrResult:
+        started = time.perf_counter()
+        with self.pool.lease(job.engine) as engine:
+            job.timing_ms["queue"] = (time.perf_counter() - started) * 1000
+            ocr_started = time.perf_counter()
+            pages = [
+                self._read_page(engine, image, index, options.regions, job.languages)
+                for index, image in enumerate(images)
+            ]
+            job.timing_ms["ocr"] = (time.perf_counter() - ocr_started) * 1000
+        job.timing_ms["total"] = sum(job.timing_ms.values())
+        info = self.pool.info(job.engine)
+        return OcrResult(
+            pages=pages,
+            engine=job.engine,
+            model_version=info.model_version,
+            languages=job.languages,
+            timing_ms=job.timing_ms,
+        )
+
+    def _read_page(
+        self, engine: Engine, image: Image.Image, index: int, regions: list[Polygon] | None, languages: list[str]
+    ) -> Page:
+        if regions is None:
+            blocks = engine.read_page(image, languages)
+        else:
+            array = np.asarray(image)
+            blocks = [read_region(engine, array, region, languages) for region in regions]
+        return Page(width=image.width, height=image.height, blocks=blocks, index=index)
+
+
+def read_region(engine: Engine, page: np.ndarray, region: Polygon, languages: list[str]) -> Block:
+    """One region of an RGB page array, rectified and read as one unit; a block in page coordinates."""
+    crop = rectify(page, region)
+    lines = [clip_to_crop(line, crop) for line in engine.read_region(Image.fromarray(crop.image), languages)]
+    return Block(lines=[_to_page(line, crop) for line in lines], polygon=list(region))
+
+
+def clip_to_crop(line: Line, crop: RectifiedCrop) -> Line:
+    """Keep an engine's (padded) boxes inside the crop, so a region's lines never leave the region."""
+    height, width = crop.image.shape[:2]
+
+    def clip(polygon: Polygon) -> Polygon:
+        return [(min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))) for x, y in polygon]
+
+    return Line(
+        text=line.text,
+        confidence=line.confidence,
+        polygon=clip(line.polygon),
+        words=[Word(text=w.text, confidence=w.confidence, polygon=clip(w.polygon)) for w in line.words],
+    )
+
+
+def _to_page(line: Line, crop: RectifiedCrop) -> Line:
+    return Line(
+        text=line.text,
+        confidence=line.confidence,
+        polygon=crop.map_polygon(line.polygon),
+        words=[Word(text=w.text, confidence=w.confidence, polygon=crop.map_polygon(w.polygon)) for w in line.words],
+    )

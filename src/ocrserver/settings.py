@@ -1,0 +1,96 @@
+"""All configuration, read once from the environment into one object.
+
+Variable names follow what Label Studio ML backend users already know (``LABEL_STUDIO_URL``,
+``WORKERS``, ``LOG_LEVEL``...) plus ``OCR_*`` for our own. Nothing reads the environment at import
+time: call :func:`load_settings` (the CLI and :func:`ocrserver.api.app.create_app` do).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TESSDATA_CANDIDATES = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+)
+
+
+def _default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """Server and engine configuration. Every field maps to one environment variable."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("OCR_HOST", "HOST"))
+    port: int = Field(9090, validation_alias=AliasChoices("OCR_PORT", "PORT"))
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    engine: str = Field("ppocr", validation_alias="OCR_ENGINE", description="default engine")
+    preload_engines: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="OCR_PRELOAD",
+        description="engines warmed at start-up besides the default one (comma-separated)",
+    )
+    languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["en"],
+        validation_alias=AliasChoices("OCR_LANG", "LANG_LIST"),
+        description="default language(s) when a request names none",
+    )
+    workers: int = Field(
+        default_factory=_default_workers,
+        validation_alias="WORKERS",
+        description="engine instances per engine, and OCR jobs running at once",
+    )
+    ort_threads: int = Field(
+        0, validation_alias="OCR_ORT_THREADS", description="ONNX Runtime threads per engine; 0 = cores / workers"
+    )
+    tessdata_dir: Path | None = Field(None, validation_alias=AliasChoices("OCR_TESSDATA", "TESSDATA_PREFIX"))
+
+    max_image_pixels: int = Field(60_000_000, validation_alias="OCR_MAX_IMAGE_PIXELS")
+    max_download_bytes: int = Field(30 * 1024 * 1024, validation_alias="OCR_MAX_DOWNLOAD_BYTES")
+    max_upload_bytes: int = Field(30 * 1024 * 1024, validation_alias="OCR_MAX_UPLOAD_BYTES")
+    fetch_timeout: float = Field(15.0, validation_alias="OCR_FETCH_TIMEOUT", description="seconds per download")
+    max_batch: int = Field(64, validation_alias="OCR_MAX_BATCH")
+    max_pdf_pages: int = Field(50, validation_alias="OCR_MAX_PDF_PAGES")
+    pdf_dpi: int = Field(200, validation_alias="OCR_PDF_DPI")
+    engine_wait_timeout: float = Field(
+        120.0, validation_alias="OCR_QUEUE_TIMEOUT", description="seconds a job may wait for a free engine"
+    )
+
+    @field_validator("preload_engines", "languages", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.replace("+", ",").split(",") if item.strip()]
+        return value
+
+    def resolved_tessdata_dir(self) -> Path | None:
+        """The tessdata folder to use: the configured one, else the first Debian location that exists."""
+        if self.tessdata_dir is not None:
+            return self.tessdata_dir
+        for candidate in TESSDATA_CANDIDATES:
+            if Path(candidate).is_dir():
+                return Path(candidate)
+        return None
+
+    def resolved_ort_threads(self) -> int:
+        if self.ort_threads > 0:
+            return self.ort_threads
+        return max(1, _default_workers() // max(1, self.workers))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; keyword overrides (from CLI flags) win over it."""
+    values = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**values)

@@ -1,0 +1,104 @@
+"""Test material made on the fly: text rendered with a real font at known places, and text metrics."""
+
+from __future__ import annotations
+
+import io
+import math
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+from rapidfuzz.distance import Levenshtein
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def font(size: int) -> ImageFont.FreeTypeFont:
+    assert FONT.exists(), "DejaVu fonts missing: apt-get install fonts-dejavu-core (the Makefile's deps do)"
+    return ImageFont.truetype(str(FONT), size)
+
+
+@dataclass
+class Rendered:
+    image: Image.Image
+    boxes: list[tuple[int, int, int, int]]  # one per line: x0, y0, x1, y1
+    lines: list[str]
+
+
+def render_lines(lines: list[str], *, size: int = 32, width: int = 900, margin: int = 40, gap: int = 24) -> Rendered:
+    """Black text lines on white, one under the other; returns each line's tight box."""
+    face = font(size)
+    line_height = size + gap
+    image = Image.new("RGB", (width, margin * 2 + line_height * len(lines)), "white")
+    draw = ImageDraw.Draw(image)
+    boxes = []
+    for index, text in enumerate(lines):
+        y = margin + index * line_height
+        draw.text((margin, y), text, fill="black", font=face)
+        x0, y0, x1, y1 = draw.textbbox((margin, y), text, font=face)
+        boxes.append((x0, y0, x1, y1))
+    return Rendered(image=image, boxes=boxes, lines=lines)
+
+
+def render_rotated_line(text: str, degrees: float, *, size: int = 36, canvas: int = 700) -> tuple[Image.Image, list[tuple[float, float]]]:
+    """One line rotated clockwise by ``degrees`` about the canvas centre; returns the image and the
+    text's quad (clockwise from the text's top-left), padded a little."""
+    face = font(size)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    x0, y0, x1, y1 = probe.textbbox((0, 0), text, font=face)
+    w, h = x1 - x0, y1 - y0
+    strip = Image.new("RGB", (w + 20, h + 20), "white")
+    ImageDraw.Draw(strip).text((10 - x0, 10 - y0), text, fill="black", font=face)
+    page = Image.new("RGB", (canvas, canvas), "white")
+    cx, cy = canvas / 2, canvas / 2
+    sw, sh = strip.size
+    page.paste(strip, (int(cx - sw / 2), int(cy - sh / 2)))
+    rotated = page.rotate(-degrees, center=(cx, cy), fillcolor="white", resample=Image.BICUBIC)
+    angle = math.radians(degrees)
+    corners = [(-sw / 2, -sh / 2), (sw / 2, -sh / 2), (sw / 2, sh / 2), (-sw / 2, sh / 2)]
+    quad = [(cx + x * math.cos(angle) - y * math.sin(angle), cy + x * math.sin(angle) + y * math.cos(angle)) for x, y in corners]
+    return rotated, quad
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **params: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **params)
+    return buffer.getvalue()
+
+
+def normalize(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def cer(predicted: str, truth: str) -> float:
+    truth_n = normalize(truth)
+    return Levenshtein.distance(normalize(predicted), truth_n) / max(1, len(truth_n))
+
+
+def words(text: str) -> list[str]:
+    """Whitespace tokens, each CJK character its own word (as the project's scorer counts)."""
+    tokens: list[str] = []
+    for token in normalize(text).casefold().split():
+        buffer = ""
+        for char in token:
+            if "\u4e00" <= char <= "\u9fff":
+                if buffer:
+                    tokens.append(buffer)
+                    buffer = ""
+                tokens.append(char)
+            else:
+                buffer += char
+        if buffer:
+            tokens.append(buffer)
+    return tokens
+
+
+def bag_of_words_f1(predicted: str, truth: str) -> float:
+    pred, gold = Counter(words(predicted)), Counter(words(truth))
+    overlap = sum((pred & gold).values())
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / sum(pred.values()), overlap / sum(gold.values())
+    return 2 * precision * recall / (precision + recall)

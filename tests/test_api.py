@@ -1,0 +1,342 @@
+"""The REST API with real engines: inputs, the result tree, regions, batches, hubserving, errors."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from tests.helpers import cer, encode, render_lines, render_rotated_line
+
+LINES = ["Invoice 4711 paid in full", "Total amount 42.50 EUR"]
+
+
+@pytest.fixture(scope="module")
+def two_lines() -> tuple[bytes, list[tuple[int, int, int, int]]]:
+    rendered = render_lines(LINES)
+    return encode(rendered.image), rendered.boxes
+
+
+def iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])  # noqa: E731
+    return inter / (area(a) + area(b) - inter)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def post_json(client: TestClient, **body: object):
+    return client.post("/v1/ocr", json=body)
+
+
+# ---- system ---------------------------------------------------------------------------------------
+def test_health_reports_up_and_the_warm_engines(client: TestClient) -> None:
+    for path in ("/health", "/"):
+        body = client.get(path).json()
+        assert body["status"] == "UP"
+        assert body["model_class"] == "OCRServer"
+        assert body["engines_loaded"]["ppocr"] == 2  # warmed before the first request
+        assert body["engines_loaded"]["tesseract"] == 2
+
+
+def test_engines_lists_languages_versions_and_the_default(client: TestClient) -> None:
+    body = client.get("/v1/engines").json()
+    assert body["default"] == "ppocr"
+    engines = {engine["name"]: engine for engine in body["engines"]}
+    assert engines["ppocr"]["available"] and {"en", "zh", "ja", "de"} <= set(engines["ppocr"]["languages"])
+    assert "rapidocr" in engines["ppocr"]["version"]
+    assert engines["tesseract"]["available"] and {"en", "zh"} <= set(engines["tesseract"]["languages"])
+    assert "tesseract 5" in engines["tesseract"]["version"]
+
+
+def test_openapi_documents_both_request_kinds(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/openapi.json").json()
+    content = spec["paths"]["/v1/ocr"]["post"]["requestBody"]["content"]
+    assert {"multipart/form-data", "application/json"} <= set(content)
+    assert {"/v1/ocr/batch", "/v1/engines", "/health", "/predict/ocr_system", "/ocr_system"} <= set(spec["paths"])
+
+
+# ---- inputs ---------------------------------------------------------------------------------------
+def test_upload_returns_text_and_a_full_tree(client: TestClient, two_lines) -> None:
+    data, boxes = two_lines
+    response = client.post("/v1/ocr", files={"file": ("page.png", data, "image/png")})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["text"] == "\n".join(LINES)
+    assert body["output"] == body["text"]
+    assert body["engine"] == "ppocr" and body["model_version"] == "PP-OCRv6-small"
+    page = body["pages"][0]
+    assert (page["width"], page["height"]) == Image.open(io.BytesIO(data)).size
+    lines = [line for block in page["blocks"] for line in block["lines"]]
+    assert [line["text"] for line in lines] == LINES
+    for line, (x0, y0, x1, y1) in zip(lines, boxes):
+        lx0, ly0, lx1, ly1 = line["bbox"]
+        # the detector's boxes are padded around the glyphs: they cover the text and not much more
+        assert lx0 <= x0 + 2 and ly0 <= y0 + 2 and lx1 >= x1 - 2 and ly1 >= y1 - 2
+        assert iou(line["bbox"], (x0, y0, x1, y1)) > 0.4
+        assert 0.8 < line["confidence"] <= 1.0
+        assert [w["text"] for w in line["words"]] == line["text"].split()
+        # words run left to right inside their line
+        lefts = [w["bbox"][0] for w in line["words"]]
+        assert lefts == sorted(lefts)
+        assert all(lx0 - 3 <= w["bbox"][0] and w["bbox"][2] <= lx1 + 3 for w in line["words"])
+        # polygons start top-left and go clockwise
+        (ax, ay), (bx, by), (cx, cy), (dx, dy) = line["polygon"]
+        assert ax < bx and by < cy and cx > dx and dy > ay
+
+
+def test_base64_data_uri_and_url_inputs_give_the_same_text(client: TestClient, two_lines, image_server) -> None:
+    data, _ = two_lines
+    base_url, root = image_server
+    (root / "two.png").write_bytes(data)
+    answers = [
+        post_json(client, image_base64=b64(data)),
+        post_json(client, image_base64="data:image/png;base64," + b64(data)),
+        post_json(client, image_url=f"{base_url}/two.png"),
+    ]
+    for response in answers:
+        assert response.status_code == 200, response.text
+        assert response.json()["text"] == "\n".join(LINES)
+    assert answers[2].json()["timing_ms"]["fetch"] >= 0
+
+
+def test_old_image_url_clients_get_output(client: TestClient, two_lines, image_server) -> None:
+    base_url, root = image_server
+    (root / "old.png").write_bytes(two_lines[0])
+    assert post_json(client, image_url=f"{base_url}/old.png").json()["output"] == "\n".join(LINES)
+
+
+def test_format_text_returns_plain_text(client: TestClient, two_lines) -> None:
+    data, _ = two_lines
+    for response in (
+        client.post("/v1/ocr?format=text", files={"file": ("p.png", data)}),
+        client.post("/v1/ocr", files={"file": ("p.png", data)}, data={"format": "text"}),
+        post_json(client, image_base64=b64(data), format="text"),
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        assert response.text == "\n".join(LINES)
+
+
+def test_level_controls_the_depth_of_the_tree(client: TestClient, two_lines) -> None:
+    data = b64(two_lines[0])
+    page = post_json(client, image_base64=data, level="page").json()["pages"][0]
+    assert "blocks" not in page and page["text"] == "\n".join(LINES)
+    block = post_json(client, image_base64=data, level="block").json()["pages"][0]["blocks"][0]
+    assert "lines" not in block
+    line = post_json(client, image_base64=data, level="line").json()["pages"][0]["blocks"][0]["lines"][0]
+    assert "words" not in line
+
+
+def test_tesseract_engine_and_language_aliases(client: TestClient, two_lines) -> None:
+    body = post_json(client, image_base64=b64(two_lines[0]), engine="tesseract", lang="eng").json()
+    assert body["engine"] == "tesseract" and body["languages"] == ["en"]
+    assert body["text"] == "\n".join(LINES)
+    words = [w for b in body["pages"][0]["blocks"] for ln in b["lines"] for w in ln["words"]]
+    assert all(0 <= w["confidence"] <= 1 for w in words)
+
+
+# ---- regions --------------------------------------------------------------------------------------
+def test_regions_are_read_one_each_in_the_order_given(client: TestClient, two_lines) -> None:
+    data, boxes = two_lines
+    pad = [(x0 - 6, y0 - 6, x1 + 6, y1 + 6) for x0, y0, x1, y1 in boxes]
+    regions = [list(pad[1]), [[pad[0][0], pad[0][1]], [pad[0][2], pad[0][1]], [pad[0][2], pad[0][3]], [pad[0][0], pad[0][3]]]]
+    for engine in ("ppocr", "tesseract"):
+        body = post_json(client, image_base64=b64(data), regions=regions, engine=engine).json()
+        blocks = body["pages"][0]["blocks"]
+        assert [b["text"] for b in blocks] == [LINES[1], LINES[0]], engine
+        # words come back in page coordinates, inside their region (plus the crop's padding)
+        for block, (x0, y0, x1, y1) in zip(blocks, [pad[1], pad[0]]):
+            margin = 0.2 * (y1 - y0) + 2
+            for word in block["lines"][0]["words"]:
+                wx0, wy0, wx1, wy1 = word["bbox"]
+                assert x0 - margin <= wx0 < wx1 <= x1 + margin and y0 - margin <= wy0 < wy1 <= y1 + margin
+
+
+def test_multipart_regions_and_a_region_holding_two_lines(client: TestClient, two_lines) -> None:
+    data, boxes = two_lines
+    both = [boxes[0][0] - 8, boxes[0][1] - 8, max(boxes[0][2], boxes[1][2]) + 8, boxes[1][3] + 8]
+    response = client.post("/v1/ocr", files={"file": ("p.png", data)}, data={"regions": json.dumps([both])})
+    blocks = response.json()["pages"][0]["blocks"]
+    assert len(blocks) == 1 and blocks[0]["text"] == "\n".join(LINES)
+    assert len(blocks[0]["lines"]) == 2
+
+
+@pytest.mark.parametrize("degrees", [25, -40, 90])
+def test_rotated_region_is_rectified_before_reading(client: TestClient, degrees: float) -> None:
+    image, quad = render_rotated_line("Rotated text 2024", degrees)
+    body = post_json(client, image_base64=b64(encode(image)), regions=[[list(p) for p in quad]], level="line").json()
+    block = body["pages"][0]["blocks"][0]
+    assert block["text"] == "Rotated text 2024"
+    # the line polygon maps back onto the rotated text: its first edge follows the text's direction
+    (ax, ay), (bx, by) = block["lines"][0]["polygon"][:2]
+    angle = np.degrees(np.arctan2(by - ay, bx - ax))
+    assert abs((angle - degrees + 180) % 360 - 180) < 6
+
+
+def test_rotated_page_text_keeps_its_direction_in_polygons(client: TestClient) -> None:
+    image, _ = render_rotated_line("Slanted receipt line 77", 20)
+    line = post_json(client, image_base64=b64(encode(image))).json()["pages"][0]["blocks"][0]["lines"][0]
+    assert cer(line["text"], "Slanted receipt line 77") < 0.1
+    (ax, ay), (bx, by) = line["polygon"][:2]
+    assert 14 < np.degrees(np.arctan2(by - ay, bx - ax)) < 26
+
+
+# ---- image forms ----------------------------------------------------------------------------------
+def _variants(image: Image.Image) -> dict[str, bytes]:
+    gray = image.convert("L")
+    rgba = image.convert("RGBA")
+    rgba.putalpha(Image.eval(gray, lambda v: 255 - v))  # text opaque, background transparent
+    rgba_data = np.array(rgba)
+    rgba_data[..., :3][rgba_data[..., 3] == 0] = 0  # transparent pixels are black: must be composited on white
+    sixteen = Image.fromarray((np.asarray(gray).astype(np.uint16) * 257)).convert("I;16")
+    rotated = image.rotate(90, expand=True)  # stored on its side, EXIF says "rotate 90 CW to view"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return {
+        "grayscale png": encode(gray),
+        "palette gif": encode(image.convert("P"), "GIF"),
+        "transparent rgba png": encode(Image.fromarray(rgba_data, "RGBA")),
+        "cmyk jpeg": encode(image.convert("CMYK"), "JPEG", quality=95),
+        "16-bit png": encode(sixteen),
+        "tiff": encode(image, "TIFF"),
+        "webp": encode(image, "WEBP", lossless=True),
+        "exif-rotated jpeg": encode(rotated, "JPEG", quality=95, exif=exif),
+    }
+
+
+def test_every_common_image_form_is_read(client: TestClient) -> None:
+    image = render_lines(["Grand total 19.99"]).image
+    for name, data in _variants(image).items():
+        response = client.post("/v1/ocr", files={"file": ("x", data)})
+        assert response.status_code == 200, (name, response.text)
+        assert response.json()["text"] == "Grand total 19.99", name
+
+
+def test_pdf_pages_are_rendered_and_selectable(client: TestClient) -> None:
+    first = render_lines(["First page here"]).image
+    second = render_lines(["Second page there"]).image
+    buffer = io.BytesIO()
+    first.save(buffer, format="PDF", save_all=True, append_images=[second], resolution=150)
+    pdf = buffer.getvalue()
+    body = client.post("/v1/ocr", files={"file": ("d.pdf", pdf, "application/pdf")}).json()
+    assert [p["text"] for p in body["pages"]] == ["First page here", "Second page there"]
+    only = post_json(client, image_base64=b64(pdf), pages=[1]).json()
+    assert [p["text"] for p in only["pages"]] == ["Second page there"]
+    bad = post_json(client, image_base64=b64(pdf), pages=[5])
+    assert bad.status_code == 422 and "2 page" in bad.json()["detail"]
+
+
+# ---- batch and hubserving -------------------------------------------------------------------------
+def test_batch_answers_each_image_in_order_with_per_image_errors(client: TestClient, two_lines, image_server, closed_port) -> None:
+    data, _ = two_lines
+    base_url, root = image_server
+    (root / "batch.png").write_bytes(encode(render_lines(["Second image"]).image))
+    body = client.post(
+        "/v1/ocr/batch",
+        json={
+            "images": [
+                {"image_base64": b64(data)},
+                "not base64 at all!!",
+                f"http://127.0.0.1:{closed_port}/x.png",
+                f"{base_url}/batch.png",
+                {"image_base64": b64(data), "engine": "tesseract", "level": "page"},
+            ],
+            "level": "line",
+        },
+    ).json()["results"]
+    assert [r["ok"] for r in body] == [True, False, False, True, True]
+    assert [r["index"] for r in body] == [0, 1, 2, 3, 4]
+    assert body[0]["result"]["text"] == "\n".join(LINES)
+    assert "words" not in body[0]["result"]["pages"][0]["blocks"][0]["lines"][0]  # batch-level option applied
+    assert body[1]["status"] == 422 and body[1]["error"]["error"] == "invalid_image"
+    assert body[2]["status"] == 422 and "connection refused" in body[2]["error"]["detail"]
+    assert body[3]["result"]["text"] == "Second image"
+    assert body[4]["result"]["engine"] == "tesseract" and "blocks" not in body[4]["result"]["pages"][0]
+
+
+def test_batch_over_the_limit_is_refused(client: TestClient) -> None:
+    limit = client.app.state.settings.max_batch
+    response = client.post("/v1/ocr/batch", json={"images": ["x"] * (limit + 1)})
+    assert response.status_code == 413 and "OCR_MAX_BATCH" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/predict/ocr_system", "/ocr_system"])
+def test_hubserving_shape_with_real_confidences(client: TestClient, two_lines, path: str) -> None:
+    data, boxes = two_lines
+    body = client.post(path, json={"images": [b64(data), "bad!"]}).json()
+    assert body["status"] == "101" and "image 1" in body["msg"]
+    first, second = body["results"]
+    assert [item["text"] for item in first] == LINES and second == []
+    for item in first:
+        assert 0.8 < item["confidence"] <= 1.0  # a recognition score, not elapsed time
+        assert len(item["text_region"]) == 4 and all(len(p) == 2 for p in item["text_region"])
+    good = client.post(path, json={"images": [b64(data)]}).json()
+    assert good["status"] == "000" and good["msg"] == ""
+
+
+# ---- bad input ------------------------------------------------------------------------------------
+def _png_header_only(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge image (a decompression bomb's first bytes)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = lambda kind, payload: struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))  # noqa: E731
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "needle"),
+    [
+        ({"files": {"file": ("x.png", b"this is not an image")}}, 422, "not an image format"),
+        ({"files": {"file": ("x.png", b"")}}, 422, "empty"),
+        ({"files": {"file": ("x.png", _png_header_only(30000, 30000))}}, 413, "OCR_MAX_IMAGE_PIXELS"),
+        ({"json": {"image_base64": "%%%"}}, 422, "base64"),
+        ({"json": {}}, 422, "exactly one of image_url or image_base64"),
+        ({"json": {"image_url": "ftp://example.org/x.png"}}, 422, "http(s)"),
+        ({"json": {"image_base64": "aGVsbG8=", "engine": "nope"}}, 400, "Available engines"),
+        ({"json": {"image_base64": "aGVsbG8=", "lang": "ru"}}, 400, "does not support"),
+        ({"json": {"image_base64": "aGVsbG8=", "level": "pixel"}}, 422, "level"),
+        ({"json": {"image_base64": "aGVsbG8=", "regions": [[1, 2, 3]]}}, 422, "4 numbers"),
+        ({"json": {"image_base64": "aGVsbG8=", "regions": [[5, 5, 5, 9]]}}, 422, "no area"),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "not valid JSON"),
+        ({"content": b"", "headers": {"content-type": "application/json"}}, 422, "empty"),
+        ({"content": b"abc", "headers": {"content-type": "text/plain"}}, 422, "Content-Type"),
+        ({"files": {"upload": ("x.png", b"abc")}}, 422, "'file'"),
+    ],
+)
+def test_bad_input_gets_a_4xx_that_says_what_to_fix(client: TestClient, kwargs, status: int, needle: str) -> None:
+    response = client.post("/v1/ocr", **kwargs)
+    assert response.status_code == status, response.text
+    assert needle in response.json()["detail"]
+
+
+def test_truncated_image_is_refused_clearly(client: TestClient, two_lines) -> None:
+    data = encode(render_lines(["cut short"]).image, "JPEG")
+    response = client.post("/v1/ocr", files={"file": ("x.jpg", data[: len(data) // 2])})
+    assert response.status_code == 422
+    assert "truncated" in response.json()["detail"] or "decoded" in response.json()["detail"]
+
+
+def test_unreachable_and_missing_urls_name_the_cause(client: TestClient, image_server, closed_port) -> None:
+    refused = post_json(client, image_url=f"http://127.0.0.1:{closed_port}/x.png")
+    assert refused.status_code == 422 and "connection refused" in refused.json()["detail"]
+    base_url, _ = image_server
+    missing = post_json(client, image_url=f"{base_url}/nothing-here.png?token=SECRET")
+    assert missing.status_code == 422 and "HTTP 404" in missing.json()["detail"]
+    assert "SECRET" not in missing.json()["detail"]
+
+
+def test_region_outside_the_image_is_refused(client: TestClient, two_lines) -> None:
+    response = post_json(client, image_base64=b64(two_lines[0]), regions=[[5000, 5000, 5100, 5050]])
+    assert response.status_code == 422 and "outside" in response.json()["detail"]
