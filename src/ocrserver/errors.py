@@ -61,5 +61,11 @@ class InvalidRegion(OcrServerError):
     status, code = 422, "invalid_region"
 
 
+class EngineFailed(OcrServerError):
+    """The engine raised on this input; other requests are unaffected."""
+
+    status, code = 422, "engine_failed"
+
+
 class ServerBusy(OcrServerError):
     status, code = 503, "busy"

@@ -3,6 +3,7 @@ backend all call this; none of them talks to engines directly."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -10,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from ocrserver.engines.base import Engine
-from ocrserver.errors import InvalidRequest
+from ocrserver.errors import EngineFailed, InvalidRequest, OcrServerError
 from ocrserver.geometry import RectifiedCrop, parse_region, rectify
 from ocrserver.imaging import decode_pages
 from ocrserver.languages import parse_languages
@@ -18,6 +19,8 @@ from ocrserver.pool import EnginePool
 from ocrserver.result import Block, Level, Line, OcrResult, Page, Polygon, Word
 from ocrserver.settings import Settings
 from ocrserver.sources import ImageFetcher, decode_base64, has_url_scheme, is_url
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -122,11 +125,20 @@ class OcrService:
     def _read_page(
         self, engine: Engine, image: Image.Image, index: int, regions: list[Polygon] | None, languages: list[str]
     ) -> Page:
-        if regions is None:
-            blocks = engine.read_page(image, languages)
-        else:
-            array = np.asarray(image)
-            blocks = [read_region(engine, array, region, languages) for region in regions]
+        try:
+            if regions is None:
+                blocks = engine.read_page(image, languages)
+            else:
+                array = np.asarray(image)
+                blocks = [read_region(engine, array, region, languages) for region in regions]
+        except OcrServerError:
+            raise
+        except Exception as exc:
+            log.exception("engine %s failed on a %dx%d image", engine.name, image.width, image.height)
+            raise EngineFailed(
+                f"Engine '{engine.name}' failed on this image ({type(exc).__name__}: {exc}). "
+                "Try another engine; other images are unaffected."
+            ) from exc
         return Page(width=image.width, height=image.height, blocks=blocks, index=index)
 
 

@@ -125,9 +125,9 @@ class TesseractEngine(Engine):
                 close_block()
             if iterator.IsAtBeginningOf(RIL.TEXTLINE):
                 close_line()
-                line_text = iterator.GetUTF8Text(RIL.TEXTLINE) or ""
+                line_text = _text(iterator, RIL.TEXTLINE)
                 line_box = iterator.BoundingBox(RIL.TEXTLINE) or (0, 0, 0, 0)
-            text = (iterator.GetUTF8Text(RIL.WORD) or "").strip()
+            text = _text(iterator, RIL.WORD).strip()
             box = iterator.BoundingBox(RIL.WORD)
             if text and box:
                 words.append(Word(text=text, confidence=iterator.Confidence(RIL.WORD) / 100.0, polygon=rect_polygon(*box)))
@@ -140,6 +140,14 @@ class TesseractEngine(Engine):
         for api in self._apis.values():
             api.End()  # type: ignore[attr-defined]
         self._apis.clear()
+
+
+def _text(iterator: "object", level: int) -> str:
+    """The element's text; tesserocr raises RuntimeError for an element with none."""
+    try:
+        return iterator.GetUTF8Text(level) or ""  # type: ignore[attr-defined]
+    except RuntimeError:
+        return ""
 
 
 def _libtesseract_version() -> str:

@@ -1,0 +1,72 @@
+"""Real labelled documents (receipts, forms, Chinese) through the HTTP API, judged against their ground truth.
+
+Thresholds sit below what the engines measured on these images (see docs/benchmarks.md), so a
+regression in decoding, geometry or engine settings fails here, while engine noise does not.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import load_label
+from tests.helpers import bag_of_words_f1, cer, normalize
+
+
+def _image_b64(dev_data: Path, label: dict) -> str:
+    return base64.b64encode((dev_data / "images" / label["image"]).read_bytes()).decode()
+
+
+def _truth(label: dict) -> list[dict]:
+    return [region for region in label["regions"] if not region.get("ignore")]
+
+
+@pytest.mark.parametrize(
+    ("item", "lang", "engine", "min_f1"),
+    [
+        ("sroie_025", "en", "ppocr", 0.78),
+        ("funsd_0000990274", "en", "ppocr", 0.70),
+        ("synthzh_1004", "zh", "ppocr", 0.95),
+        ("rects_000001", "zh", "ppocr", 0.90),  # a real Chinese signboard photo
+        ("sroie_025", "en", "tesseract", 0.65),
+    ],
+)
+def test_whole_page_text_matches_the_ground_truth(client: TestClient, dev_data: Path, item, lang, engine, min_f1) -> None:
+    label = load_label(dev_data, item)
+    body = client.post(
+        "/v1/ocr", json={"image_base64": _image_b64(dev_data, label), "lang": lang, "engine": engine, "level": "line"}
+    ).json()
+    truth = " ".join(region["text"] for region in _truth(label))
+    assert bag_of_words_f1(body["text"], truth) >= min_f1
+    page = body["pages"][0]
+    assert (page["width"], page["height"]) == (label["width"], label["height"])
+    for block in page["blocks"]:
+        for line in block["lines"]:
+            x0, y0, x1, y1 = line["bbox"]
+            assert -2 <= x0 < x1 <= label["width"] + 2 and -2 <= y0 < y1 <= label["height"] + 2
+
+
+@pytest.mark.parametrize(
+    ("item", "engine", "max_cer"),
+    [("sroie_025", "ppocr", 0.04), ("sroie_025", "tesseract", 0.08), ("funsd_0060077689", "ppocr", 0.12)],
+)
+def test_labelled_regions_read_one_by_one(client: TestClient, dev_data: Path, item, engine, max_cer) -> None:
+    label = load_label(dev_data, item)
+    regions = _truth(label)[:40]
+    body = client.post(
+        "/v1/ocr",
+        json={
+            "image_base64": _image_b64(dev_data, label),
+            "engine": engine,
+            "regions": [region["points"] for region in regions],
+            "level": "block",
+        },
+    ).json()
+    predicted = [block["text"] for block in body["pages"][0]["blocks"]]
+    assert len(predicted) == len(regions)
+    truth_text = " | ".join(normalize(r["text"]).casefold() for r in regions)
+    predicted_text = " | ".join(normalize(p).casefold() for p in predicted)
+    assert cer(predicted_text, truth_text) <= max_cer

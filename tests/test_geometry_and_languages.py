@@ -1,0 +1,104 @@
+"""Region parsing, rectification and its back-mapping, language codes, settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ocrserver.errors import InvalidRegion, UnsupportedLanguage
+from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect_polygon
+from ocrserver.languages import normalize_language, parse_languages, tesseract_code
+from ocrserver.layout import group_into_blocks, split_into_words
+from ocrserver.result import Line, rect_polygon
+from ocrserver.settings import load_settings
+
+
+def test_rectangle_and_polygon_regions_parse() -> None:
+    assert parse_region([10, 20, 110, 60]) == [(10, 20), (110, 20), (110, 60), (10, 60)]
+    assert parse_region([[0, 0], [10, 0], [10, 5]]) == [(0, 0), (10, 0), (10, 5)]
+
+
+@pytest.mark.parametrize(
+    "bad", [[], [1, 2, 3], [5, 5, 1, 9], [[0, 0], [1, 1]], [[0, 0], [1, 1], [2, 2]], "0,0,1,1", [[0, 0], [1, "a"], [2, 2]], [True, 0, 1, 1]]
+)
+def test_bad_regions_are_refused_with_a_reason(bad: object) -> None:
+    with pytest.raises(InvalidRegion, match="regions\\[3\\]"):
+        parse_region(bad, 3)
+
+
+def test_rotated_rect_starts_at_the_text_top_left_and_turns_clockwise() -> None:
+    points = rotated_rect_polygon(100, 100, 200, 50, 90)
+    expected = [(100, 100), (100, 300), (50, 300), (50, 100)]
+    assert np.allclose(points, expected, atol=1e-6)
+
+
+def test_counter_clockwise_quads_are_made_clockwise_keeping_the_start() -> None:
+    quad = reading_quad([(0, 0), (0, 10), (50, 10), (50, 0)])
+    assert quad[0].tolist() == [0, 0] and quad[1].tolist() == [50, 0]
+
+
+def test_many_point_polygons_use_their_min_area_rectangle_along_the_long_side() -> None:
+    # a slanted parallelogram-ish 6-point outline of a line rising 10 degrees
+    angle = np.radians(-10)
+    base = [(0, 0), (100, 0), (200, 0), (200, 30), (100, 30), (0, 30)]
+    rot = [(x * np.cos(angle) - y * np.sin(angle) + 50, x * np.sin(angle) + y * np.cos(angle) + 100) for x, y in base]
+    quad = reading_quad(rot)
+    (ax, ay), (bx, by) = quad[0], quad[1]
+    assert abs(np.degrees(np.arctan2(by - ay, bx - ax)) - (-10)) < 1
+    assert np.linalg.norm(quad[1] - quad[0]) == pytest.approx(200, abs=1)
+
+
+def test_rectified_crop_maps_back_onto_the_region() -> None:
+    page = np.zeros((400, 400, 3), dtype=np.uint8)
+    region = rotated_rect_polygon(120, 80, 160, 40, 30)
+    crop = rectify(page, region, pad_ratio=0.0)
+    h, w = crop.image.shape[:2]
+    pad = 2.0  # the minimum padding
+    corners = [(pad, pad), (w - pad, pad), (w - pad, h - pad), (pad, h - pad)]
+    assert np.allclose(crop.map_polygon(corners), region, atol=1.0)
+
+
+def test_regions_outside_the_image_are_refused() -> None:
+    with pytest.raises(InvalidRegion, match="outside"):
+        rectify(np.zeros((50, 50, 3), dtype=np.uint8), rect_polygon(60, 60, 90, 90))
+
+
+def test_language_codes_are_normalised() -> None:
+    assert [normalize_language(c) for c in ("en", "eng", "English", "zh", "chi_sim", "ch", "chi_tra", "japan", "deu")] == [
+        "en", "en", "en", "zh", "zh", "zh", "zh-Hant", "ja", "de",
+    ]
+    assert parse_languages("eng+chi_sim", ["en"]) == ["en", "zh"]
+    assert parse_languages(["en", "eng", "de"], ["en"]) == ["en", "de"]
+    assert parse_languages(None, ["fr"]) == ["fr"]
+    assert tesseract_code("zh") == "chi_sim" and tesseract_code("zh-Hant") == "chi_tra"
+    with pytest.raises(UnsupportedLanguage):
+        parse_languages(" , ", ["en"])
+
+
+def test_lines_group_into_blocks_in_reading_order() -> None:
+    def line(text: str, x0: float, y0: float, x1: float, y1: float) -> Line:
+        return Line(text=text, confidence=1.0, polygon=rect_polygon(x0, y0, x1, y1))
+
+    # two columns: left paragraph of 2 lines, right paragraph of 2 lines, then a footer
+    blocks = group_into_blocks(
+        [line("r2", 400, 130, 600, 150), line("l1", 10, 100, 200, 120), line("footer", 10, 400, 300, 420),
+         line("r1", 400, 100, 600, 120), line("l2", 10, 130, 210, 150)]
+    )
+    assert [b.text for b in blocks] == ["l1\nl2", "r1\nr2", "footer"]
+
+
+def test_words_without_engine_boxes_split_the_line_proportionally() -> None:
+    words = split_into_words("ab cdef", 0.9, rect_polygon(0, 0, 70, 10))
+    assert [w.text for w in words] == ["ab", "cdef"]
+    assert words[0].polygon[0] == (0.0, 0.0) and words[0].polygon[1][0] == pytest.approx(20)
+    assert words[1].polygon[0][0] == pytest.approx(30) and words[1].polygon[1][0] == pytest.approx(70)
+
+
+def test_settings_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCR_ENGINE", "tesseract")
+    monkeypatch.setenv("LANG_LIST", "en,zh")
+    monkeypatch.setenv("WORKERS", "3")
+    settings = load_settings(port=9999)
+    assert (settings.engine, settings.languages, settings.workers, settings.port) == ("tesseract", ["en", "zh"], 3, 9999)
+    monkeypatch.setenv("OCR_ENGINE", "ppocr")
+    assert settings.engine == "tesseract"  # read once, not looked up again

@@ -1,0 +1,69 @@
+"""The engine plugin interface: a third-party engine joins the pool by name; one that raises spoils nothing else."""
+
+from __future__ import annotations
+
+import base64
+
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from ocrserver.api.app import create_app
+from ocrserver.engines import discover_engines
+from ocrserver.engines.base import Engine, EngineInfo
+from ocrserver.pool import EnginePool
+from ocrserver.result import Block, Line, rect_polygon
+from ocrserver.settings import Settings, load_settings
+from tests.helpers import encode, render_lines
+
+
+class SizeEngine(Engine):
+    """Reports the image size as text; raises on images wider than 1000 px."""
+
+    name = "size"
+
+    @classmethod
+    def probe(cls, settings: Settings) -> EngineInfo:
+        return EngineInfo(name=cls.name, available=True, version="1", model_version="size-1", languages=["en"], abilities=["page"])
+
+    def __init__(self, settings: Settings) -> None:
+        pass
+
+    def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
+        if image.width > 1000:
+            raise ValueError("too wide for this engine")
+        text = f"{image.width}x{image.height}"
+        return [Block(lines=[Line(text=text, confidence=1.0, polygon=rect_polygon(0, 0, image.width, image.height))])]
+
+    def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
+        return []
+
+
+def test_entry_points_register_the_builtin_engines() -> None:
+    assert {"ppocr", "tesseract"} <= set(discover_engines())
+
+
+def test_a_plugin_engine_serves_requests_and_its_failures_stay_per_image() -> None:
+    settings = load_settings(engine="size", workers=1)
+    app = create_app(settings, pool=EnginePool(settings, {"size": SizeEngine}))
+    small = base64.b64encode(encode(Image.new("RGB", (120, 40), "white"))).decode()
+    wide = base64.b64encode(encode(Image.new("RGB", (1200, 40), "white"))).decode()
+    with TestClient(app) as client:
+        assert [e["name"] for e in client.get("/v1/engines").json()["engines"]] == ["size"]
+        assert client.post("/v1/ocr", json={"image_base64": small}).json()["text"] == "120x40"
+        failed = client.post("/v1/ocr", json={"image_base64": wide})
+        assert failed.status_code == 422
+        assert "Engine 'size' failed" in failed.json()["detail"] and "too wide" in failed.json()["detail"]
+        batch = client.post("/v1/ocr/batch", json={"images": [wide, small]}).json()["results"]
+        assert [r["ok"] for r in batch] == [False, True]
+        assert client.get("/health").json()["status"] == "UP"
+
+
+def test_blank_regions_read_as_empty_text(client: TestClient) -> None:
+    image = render_lines(["Only this line"]).image
+    data = base64.b64encode(encode(image)).decode()
+    for engine in ("ppocr", "tesseract"):
+        body = client.post(
+            "/v1/ocr", json={"image_base64": data, "engine": engine, "regions": [[600, 2, 890, 30]]}
+        ).json()
+        assert body["pages"][0]["blocks"][0]["text"] == "", engine
+        assert body["pages"][0]["blocks"][0]["lines"] == []
