@@ -145,8 +145,16 @@ class OcrService:
 def read_region(engine: Engine, page: np.ndarray, region: Polygon, languages: list[str]) -> Block:
     """One region of an RGB page array, rectified and read as one unit; a block in page coordinates."""
     crop = rectify(page, region)
+    if is_blank(crop.image):
+        return Block(lines=[], polygon=list(region))
     lines = [clip_to_crop(line, crop) for line in engine.read_region(Image.fromarray(crop.image), languages)]
     return Block(lines=[_to_page(line, crop) for line in lines], polygon=list(region))
+
+
+def is_blank(image: np.ndarray, min_contrast: int = 12) -> bool:
+    """A crop without contrast holds no text (and Tesseract's line mode hallucinates on it)."""
+    gray = image.mean(axis=2) if image.ndim == 3 else image
+    return float(gray.max() - gray.min()) < min_contrast
 
 
 def clip_to_crop(line: Line, crop: RectifiedCrop) -> Line:
