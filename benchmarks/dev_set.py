@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Accuracy and speed of each engine on the dev set, measured through the running server's HTTP API.
+
+Starts `ocrserver serve` on a free loopback port (or uses --url), runs ../shared/bench/ocr_score.py
+(box and page tasks) once per engine, and prints one table. Full JSON summaries go to --out-dir.
+
+    python benchmarks/dev_set.py                         # all images, both engines, concurrency 1
+    python benchmarks/dev_set.py --limit 12 --max-boxes 400 --concurrency 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SHARED = Path(os.environ.get("OCR_SHARED", REPO.parent / "shared"))
+SCORER = SHARED / "bench" / "ocr_score.py"
+DATA = SHARED / "data" / "ocr-dev"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(url: str | None, workers: int):
+    if url:
+        yield url
+        return
+    port = free_port()
+    env = {**os.environ, "WORKERS": str(workers), "OCR_PRELOAD": "tesseract", "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ocrserver"), "serve", "--port", str(port)], env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise SystemExit("server did not start")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def score(url: str, engine: str, args: argparse.Namespace, out: Path) -> dict:
+    command = [
+        sys.executable, str(SCORER), "--data", str(DATA),
+        "--adapter", f"class:{HERE / 'ocrserver_adapter.py'}:OcrServer",
+        "--adapter-arg", f"url={url}", "--adapter-arg", f"engine={engine}",
+        "--task", args.task, "--concurrency", str(args.concurrency), "--warmup", "2",
+        "--out", str(out), "--quiet",
+    ]
+    if args.limit:
+        command += ["--limit", str(args.limit)]
+    if args.max_boxes:
+        command += ["--max-boxes", str(args.max_boxes)]
+    subprocess.run(command, check=True)
+    return json.loads(out.read_text())
+
+
+def row(engine: str, summary: dict) -> list[str]:
+    box, page = summary.get("box") or {}, summary.get("page") or {}
+    zh = (box.get("by") or {}).get("lang:zh", {})
+
+    def fmt(value: object, digits: int = 3) -> str:
+        return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+    bt, pt = box.get("timing", {}), page.get("timing", {})
+    return [
+        engine,
+        fmt(box.get("n")), fmt(box.get("cer_ci")), fmt(box.get("line_acc_ci")), fmt(zh.get("cer")),
+        fmt(bt.get("latency_ms", {}).get("p50"), 1), fmt(bt.get("latency_ms", {}).get("p95"), 1),
+        fmt(page.get("det_f1")), fmt(page.get("bow_f1_ci")), fmt(page.get("page_cer_ci")),
+        fmt(pt.get("latency_ms", {}).get("p50"), 0), fmt(pt.get("latency_ms", {}).get("p95"), 0),
+        fmt(pt.get("throughput_rps"), 2),
+    ]
+
+
+HEADER = ["engine", "boxes", "box CER", "line acc", "zh CER", "box p50 ms", "box p95 ms",
+          "det F1", "BoW F1", "page CER", "page p50 ms", "page p95 ms", "pages/s"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="use a running server instead of starting one")
+    parser.add_argument("--engines", default="ppocr,tesseract")
+    parser.add_argument("--task", default="box,page")
+    parser.add_argument("--limit", type=int, default=0, help="images (0 = all 61)")
+    parser.add_argument("--max-boxes", type=int, default=0, help="box requests (0 = all 2714)")
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="server WORKERS when this script starts it")
+    parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args()
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with running_server(args.url, args.workers) as url:
+        for engine in args.engines.split(","):
+            summary = score(url, engine, args, args.out_dir / f"dev_{engine}_c{args.concurrency}.json")
+            rows.append(row(engine, summary))
+    print(f"\ndev set {DATA.name}: limit={args.limit or 'all'} max_boxes={args.max_boxes or 'all'} "
+          f"concurrency={args.concurrency} workers={args.workers}\n")
+    print("| " + " | ".join(HEADER) + " |")
+    print("|" + "---|" * len(HEADER))
+    for cells in rows:
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
