@@ -42,6 +42,10 @@ class FetchFailed(OcrServerError):
 
     status, code = 422, "fetch_failed"
 
+    def __init__(self, message: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+
 
 class UnknownEngine(OcrServerError):
     status, code = 400, "unknown_engine"

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TESSDATA_CANDIDATES = (
@@ -66,6 +66,31 @@ class Settings(BaseSettings):
     pdf_dpi: int = Field(200, validation_alias="OCR_PDF_DPI")
     engine_wait_timeout: float = Field(
         120.0, validation_alias="OCR_QUEUE_TIMEOUT", description="seconds a job may wait for a free engine"
+    )
+
+    # ---- Label Studio ML backend -------------------------------------------------------------
+    label_studio_url: str | None = Field(
+        None, validation_alias=AliasChoices("LABEL_STUDIO_URL", "LABEL_STUDIO_HOST"),
+        description="Label Studio base URL, for /data/upload and /data/local-files task URLs",
+    )
+    label_studio_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("LABEL_STUDIO_API_KEY", "LABEL_STUDIO_ACCESS_TOKEN"),
+        description="personal access token (JWT) or legacy token",
+    )
+    local_files_root: Path | None = Field(
+        None, validation_alias=AliasChoices("LOCAL_FILES_DOCUMENT_ROOT", "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT")
+    )
+    basic_auth_user: str | None = Field(None, validation_alias="BASIC_AUTH_USER")
+    basic_auth_pass: SecretStr | None = Field(None, validation_alias="BASIC_AUTH_PASS")
+    score_threshold: float = Field(0.0, validation_alias="SCORE_THRESHOLD", ge=0.0, le=1.0)
+    model_dir: Path | None = Field(None, validation_alias="MODEL_DIR", description="accepted for compatibility")
+    device: str = Field("cpu", validation_alias="DEVICE")
+    ls_granularity: Literal["line", "word", "block"] = Field("line", validation_alias="OCR_LS_GRANULARITY")
+    ls_geometry: Literal["auto", "rectangle", "polygon"] = Field("auto", validation_alias="OCR_LS_GEOMETRY")
+    ls_label_map: Path | None = Field(None, validation_alias="OCR_LS_LABEL_MAP")
+    ls_image_cache: int = Field(16, validation_alias="OCR_LS_IMAGE_CACHE", description="decoded pages kept for interactive calls")
+    s3_endpoint_url: str | None = Field(
+        None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_S3", "AWS_S3_ENDPOINT", "S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")
     )
 
     @field_validator("preload_engines", "languages", mode="before")

@@ -70,14 +70,15 @@ class ImageFetcher:
         """GET ``url``; raise FetchFailed naming the cause (refused, timeout, HTTP status...)."""
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise InvalidRequest(f"Only http(s) URLs can be fetched, got {_safe_url(url)!r}.")
-        shown = _safe_url(url)
+            raise InvalidRequest(f"Only http(s) URLs can be fetched, got {safe_url(url)!r}.")
+        shown = safe_url(url)
         try:
             with self._client.stream("GET", url, headers=headers) as response:
                 if response.status_code >= 400:
                     raise FetchFailed(
                         f"Downloading {shown} failed: HTTP {response.status_code} {response.reason_phrase}"
-                        + _status_hint(response.status_code)
+                        + _status_hint(response.status_code),
+                        http_status=response.status_code,
                     )
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_bytes:
@@ -123,7 +124,7 @@ def _status_hint(status: int) -> str:
     return "."
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without its query string or user info, so tokens never reach an error message or log."""
     parts = urlsplit(url)
     host = parts.hostname or ""

@@ -12,8 +12,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ocrserver import __version__
-from ocrserver.api import hub_routes, ocr_routes, system_routes
+from ocrserver.api import hub_routes, labelstudio_routes, middleware, ocr_routes, system_routes
 from ocrserver.errors import OcrServerError
+from ocrserver.labelstudio.backend import LabelStudioBackend
+from ocrserver.labelstudio.files import LabelStudioFiles
 from ocrserver.pool import EnginePool
 from ocrserver.service import OcrService
 from ocrserver.settings import Settings, load_settings
@@ -28,6 +30,8 @@ def create_app(settings: Settings | None = None, pool: EnginePool | None = None)
     pool = pool or EnginePool(settings)
     fetcher = ImageFetcher(timeout=settings.fetch_timeout, max_bytes=settings.max_download_bytes)
     service = OcrService(settings, pool, fetcher)
+    labelstudio = LabelStudioBackend(settings, service, LabelStudioFiles(settings, fetcher))
+    metrics = middleware.Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +55,9 @@ def create_app(settings: Settings | None = None, pool: EnginePool | None = None)
     )
     app.state.settings = settings
     app.state.service = service
+    app.state.labelstudio = labelstudio
+    app.state.metrics = metrics
+    middleware.install(app, settings, metrics)
 
     @app.exception_handler(OcrServerError)
     async def _ocr_error(request: Request, exc: OcrServerError) -> JSONResponse:
@@ -65,4 +72,5 @@ def create_app(settings: Settings | None = None, pool: EnginePool | None = None)
     app.include_router(system_routes.router)
     app.include_router(ocr_routes.router)
     app.include_router(hub_routes.router)
+    app.include_router(labelstudio_routes.router)
     return app

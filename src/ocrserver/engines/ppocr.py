@@ -66,7 +66,8 @@ class PPOCREngine(Engine):
 
         threads = settings.resolved_ort_threads()
         common: dict[str, Any] = {
-            "Global.log_level": "warning",
+            # "The text detection result is empty" is a normal fallback here, not worth a warning.
+            "Global.log_level": "error",
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }

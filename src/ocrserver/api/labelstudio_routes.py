@@ -1,0 +1,79 @@
+"""The Label Studio ML backend protocol at the server root: /setup, /predict, /webhook, /versions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from ocrserver.errors import InvalidRequest, TooLarge
+from ocrserver.labelstudio.backend import LabelStudioBackend
+
+router = APIRouter(tags=["label-studio"])
+log = logging.getLogger(__name__)
+
+
+def _backend(request: Request) -> LabelStudioBackend:
+    return request.app.state.labelstudio  # type: ignore[no-any-return]
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    try:
+        payload = json.loads(body) if body else None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"The body is not valid JSON: {exc}.") from exc
+    if not isinstance(payload, dict):
+        raise InvalidRequest("The body must be a JSON object.")
+    return payload
+
+
+@router.post("/setup", summary="Label Studio connects: validates the labeling config, answers the model version")
+async def setup(request: Request) -> dict[str, Any]:
+    body = await _json_object(request)
+    return await run_in_threadpool(_backend(request).setup, body)
+
+
+@router.post("/predict", summary="Pre-annotate tasks, or read the region just drawn (params.context)")
+async def predict(request: Request) -> dict[str, Any]:
+    backend = _backend(request)
+    body = await _json_object(request)
+    tasks = body.get("tasks")
+    if not isinstance(tasks, list):
+        raise InvalidRequest("'tasks' must be a list of Label Studio tasks.")
+    limit = backend.settings.max_batch * 16
+    if len(tasks) > limit:
+        raise TooLarge(f"{len(tasks)} tasks in one request; the limit is {limit} (16 × OCR_MAX_BATCH).")
+    xml = body.get("label_config")
+    if not isinstance(xml, str) or not xml.strip():
+        raise InvalidRequest("'label_config' (the project's labeling config) is missing.")
+    config = await run_in_threadpool(backend.config, xml)
+    params = body.get("params") if isinstance(body.get("params"), dict) else {}
+    context = params.get("context")
+    if context is not None and not isinstance(context, dict):
+        raise InvalidRequest("params.context must be an object with a 'result' list.")
+    predictions = await asyncio.gather(
+        *(run_in_threadpool(backend.predict_task, task, config, context) for task in tasks)
+    )
+    return {"results": list(predictions), "model_version": backend.model_version}
+
+
+@router.post("/webhook", summary="Label Studio events (annotations, training); accepted, nothing to train")
+async def webhook(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    try:
+        payload = json.loads(body) if body else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        payload = {}
+    action = payload.get("action") if isinstance(payload, dict) else None
+    log.info("webhook %s", action)
+    return {"status": "ok", "action": action}
+
+
+@router.get("/versions", summary="Model versions (Label Studio's version list)")
+async def versions(request: Request) -> dict[str, Any]:
+    return {"versions": [_backend(request).model_version]}

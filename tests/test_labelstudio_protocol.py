@@ -1,0 +1,228 @@
+"""The Label Studio ML backend protocol, driven by payloads captured from a real Label Studio 1.23
+(../shared/reference/captures), with the task images served from a real loopback HTTP server."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import math
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from label_studio_sdk.label_interface import LabelInterface
+
+from ocrserver.api.app import create_app
+from ocrserver.settings import load_settings
+from tests.helpers import encode, render_lines, render_rotated_line
+
+CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "captures"
+LINES = ["Invoice 4711 paid in full", "Total amount 42.50 EUR"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def capture(name: str) -> dict:
+    return json.loads((CAPTURES / f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def page(image_server) -> dict:
+    base_url, root = image_server
+    rendered = render_lines(LINES, width=800)
+    (root / "ls_page.png").write_bytes(encode(rendered.image))
+    return {"url": f"{base_url}/ls_page.png", "size": rendered.image.size, "boxes": rendered.boxes}
+
+
+def _batch_body(url: str, label_config: str | None = None) -> dict:
+    body = copy.deepcopy(capture("predict_batch_3_tasks")["json"])
+    for task in body["tasks"]:
+        task["data"] = {"image": url}
+    if label_config:
+        body["label_config"] = label_config
+    return body
+
+
+def test_health_and_setup_speak_the_protocol(client: TestClient) -> None:
+    health = client.get("/health").json()
+    assert health["status"] == "UP" and health["model_class"]
+    setup = client.post("/setup", json=capture("setup")["json"]).json()
+    again = client.post("/setup", json=capture("setup")["json"]).json()
+    assert setup["model_version"] == again["model_version"] == health["model_version"]
+    assert setup["model_version"].startswith("ocrserver-ppocr-PP-OCRv6-small")
+
+
+def test_setup_refuses_a_config_without_an_image(client: TestClient) -> None:
+    body = {**capture("setup")["json"], "schema": "<View><Text name='t' value='$text'/></View>"}
+    response = client.post("/setup", json=body)
+    assert response.status_code == 422 and "<Image>" in response.json()["detail"]
+
+
+def test_batch_pre_annotation_one_prediction_per_task_in_order(client: TestClient, page, closed_port) -> None:
+    body = _batch_body(page["url"])
+    body["tasks"][1]["data"] = {"image": f"http://127.0.0.1:{closed_port}/gone.png"}  # this one fails
+    response = client.post("/predict", json=body)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 3
+    assert results[1]["result"] == [] and results[1]["score"] == 0.0
+    interface = LabelInterface(body["label_config"])
+    width, height = page["size"]
+    for prediction in (results[0], results[2]):
+        items = prediction["result"]
+        assert prediction["model_version"].startswith("ocrserver-") and 0.8 < prediction["score"] <= 1
+        texts = [item["value"]["text"][0] for item in items if item["type"] == "textarea"]
+        assert texts == LINES
+        by_id: dict[str, list[dict]] = {}
+        for item in items:
+            by_id.setdefault(item["id"], []).append(item)
+            assert (item["original_width"], item["original_height"]) == (width, height)
+            assert item["to_name"] == "image"
+        for region in by_id.values():  # rectangle + label + text share one region id
+            assert sorted(i["type"] for i in region) == ["labels", "rectangle", "textarea"]
+            assert [i["value"]["labels"] for i in region if i["type"] == "labels"] == [["Text"]]
+            value = region[0]["value"]
+            assert 0 <= value["x"] <= 100 and 0 <= value["y"] <= 100 and value["x"] + value["width"] <= 100.01
+        # the config's own validator accepts the prediction
+        assert interface.validate_prediction({"result": items, "score": prediction["score"], "model_version": "x"})
+    # rectangles land on the text: compare the first region with the rendered line box
+    first = next(i for i in results[0]["result"] if i["type"] == "rectangle")["value"]
+    x0, y0, x1, y1 = page["boxes"][0]
+    assert abs(first["x"] / 100 * width - x0) < 15 and abs((first["y"] + first["height"] / 2) / 100 * height - (y0 + y1) / 2) < 8
+
+
+def test_polygons_when_asked_and_the_config_has_a_polygon_tool(page) -> None:
+    settings = load_settings(workers=1, ls_geometry="polygon", ls_granularity="word")
+    with TestClient(create_app(settings)) as client:
+        items = client.post("/predict", json=_batch_body(page["url"])).json()["results"][0]["result"]
+    polygons = [i for i in items if i["type"] == "polygon"]
+    assert len(polygons) == sum(len(line.split()) for line in LINES)
+    assert all(i["from_name"] == "poly" and len(i["value"]["points"]) == 4 and i["value"]["closed"] for i in polygons)
+    assert [i["value"]["text"][0] for i in items if i["type"] == "textarea"][:5] == LINES[0].split()
+
+
+def test_interactive_rectangle_returns_its_text_on_the_same_region(client: TestClient, page) -> None:
+    body = copy.deepcopy(capture("predict_interactive_ui_clean")["json"])
+    width, height = page["size"]
+    x0, y0, x1, y1 = page["boxes"][1]
+    drawn = body["params"]["context"]["result"][-1]
+    drawn.update(original_width=width, original_height=height)
+    drawn["value"].update(x=(x0 - 6) / width * 100, y=(y0 - 6) / height * 100,
+                          width=(x1 - x0 + 12) / width * 100, height=(y1 - y0 + 12) / height * 100)
+    body["tasks"][0]["data"] = {"ocr": page["url"]}
+    results = client.post("/predict", json=body).json()["results"]
+    assert len(results) == 1
+    items = {item["type"]: item for item in results[0]["result"]}
+    assert items["textarea"]["value"]["text"] == [LINES[1]]
+    assert items["textarea"]["id"] == items["rectanglelabels"]["id"] == drawn["id"]
+    assert items["rectanglelabels"]["value"]["rectanglelabels"] == ["Text"]
+    assert items["textarea"]["value"]["x"] == pytest.approx(drawn["value"]["x"])
+    assert 0.8 < items["textarea"]["score"] <= 1
+
+
+def test_interactive_takes_the_last_region_of_a_busy_context(client: TestClient, page) -> None:
+    body = copy.deepcopy(capture("predict_interactive_ui_with_existing_regions")["json"])
+    width, height = page["size"]
+    x0, y0, x1, y1 = page["boxes"][0]
+    drawn = body["params"]["context"]["result"][-1]
+    drawn.update(original_width=width, original_height=height)
+    drawn["value"].update(x=(x0 - 5) / width * 100, y=(y0 - 5) / height * 100,
+                          width=(x1 - x0 + 10) / width * 100, height=(y1 - y0 + 10) / height * 100)
+    body["tasks"][0]["data"] = {"ocr": page["url"]}
+    result = client.post("/predict", json=body).json()["results"][0]["result"]
+    assert {i["id"] for i in result} == {drawn["id"]}
+    assert [i["value"]["text"] for i in result if i["type"] == "textarea"] == [[LINES[0]]]
+
+
+def test_interactive_rotated_rectangle_and_polygon(client: TestClient, image_server) -> None:
+    base_url, root = image_server
+    image, quad = render_rotated_line("Rotated 2024 line", 30)
+    (root / "rot.png").write_bytes(encode(image))
+    width, height = image.size
+    (ax, ay), (bx, by), _, (dx, dy) = quad
+    body = copy.deepcopy(capture("predict_interactive_ui_clean")["json"])
+    body["tasks"][0]["data"] = {"ocr": f"{base_url}/rot.png"}
+    drawn = body["params"]["context"]["result"][-1]
+    drawn.update(original_width=width, original_height=height)
+    drawn["value"] = {"x": ax / width * 100, "y": ay / height * 100, "width": math.hypot(bx - ax, by - ay) / width * 100,
+                      "height": math.hypot(dx - ax, dy - ay) / height * 100, "rotation": 30, "rectanglelabels": []}
+    result = client.post("/predict", json=body).json()["results"][0]["result"]
+    assert [i["value"]["text"] for i in result if i["type"] == "textarea"] == [["Rotated 2024 line"]]
+    assert [i["value"]["rotation"] for i in result if i["type"] == "textarea"] == [30]
+    # the same region as a polygon (a config with a polygon tool)
+    body["label_config"] = capture("predict_batch_3_tasks")["json"]["label_config"]
+    body["tasks"][0]["data"] = {"image": f"{base_url}/rot.png"}
+    body["params"]["context"]["result"] = [{
+        "id": "poly1", "from_name": "poly", "to_name": "image", "type": "polygon", "origin": "manual",
+        "original_width": width, "original_height": height, "image_rotation": 0,
+        "value": {"points": [[x / width * 100, y / height * 100] for x, y in quad], "closed": True},
+    }]
+    result = client.post("/predict", json=body).json()["results"][0]["result"]
+    texts = [i for i in result if i["type"] == "textarea"]
+    assert texts[0]["value"]["text"] == ["Rotated 2024 line"] and texts[0]["value"]["points"]
+    assert [i["value"]["labels"] for i in result if i["type"] == "labels"] == [["Text"]]
+
+
+def test_empty_context_answers_an_empty_result(client: TestClient, page) -> None:
+    body = copy.deepcopy(capture("predict_interactive_ui_empty_context_after_submit")["json"])
+    body["tasks"][0]["data"] = {key: page["url"] for key in body["tasks"][0]["data"]}
+    response = client.post("/predict", json=body)
+    assert response.status_code == 200
+    assert response.json()["results"][0]["result"] == []
+
+
+def test_odd_tasks_and_contexts_never_fail_the_request(client: TestClient, page) -> None:
+    body = _batch_body(page["url"])
+    body["tasks"] = [{"id": 1, "data": {}}, {"id": 2, "data": {"image": 42}}, {"id": 3},
+                     {"id": 4, "data": {"image": "data:image/png;base64," + base64.b64encode(b"nope").decode()}}, "junk"]
+    results = client.post("/predict", json=body).json()["results"]
+    assert [r["result"] for r in results] == [[]] * 5
+    interactive = copy.deepcopy(capture("predict_interactive_ui_clean")["json"])
+    interactive["tasks"][0]["data"] = {"ocr": page["url"]}
+    for value in ({"x": 10, "y": 10, "width": 0, "height": 5, "rotation": 0}, {"x": 500, "y": 500, "width": 5, "height": 5},
+                  {"x": "a", "y": 1, "width": 1, "height": 1}):
+        interactive["params"]["context"]["result"][-1]["value"] = value
+        response = client.post("/predict", json=interactive)
+        assert response.status_code == 200 and response.json()["results"][0]["result"] == []
+
+
+@pytest.mark.parametrize("body", [b"", b"[]", b"{not json", json.dumps({"tasks": "x", "label_config": "<View/>"}).encode(),
+                                  json.dumps({"tasks": []}).encode()])
+def test_malformed_predict_bodies_get_a_4xx(client: TestClient, body: bytes) -> None:
+    response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.json()["detail"]
+
+
+def test_webhooks_of_every_kind_are_accepted(client: TestClient) -> None:
+    for name in ("webhook_tasks_created", "webhook_annotation_created_ui", "webhook_annotation_updated",
+                 "webhook_annotations_deleted", "webhook_start_training"):
+        payload = capture(name)["json"]
+        response = client.post("/webhook", json=payload)
+        assert response.status_code == 200 and response.json()["action"] == payload["action"]
+    assert client.get("/versions").json()["versions"] == [client.get("/health").json()["model_version"]]
+
+
+def test_metrics_count_requests_in_prometheus_format(client: TestClient) -> None:
+    client.get("/health")
+    text = client.get("/metrics").text
+    assert 'ocrserver_requests_total{method="GET",route="/health",status="200"}' in text
+    assert "ocrserver_request_seconds_bucket" in text
+
+
+def test_basic_auth_guards_everything_but_health(page) -> None:
+    settings = load_settings(workers=1, basic_auth_user="ls", basic_auth_pass="s3cret pass")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health").status_code == 200
+        denied = client.post("/predict", json=_batch_body(page["url"]))
+        assert denied.status_code == 401 and denied.headers["www-authenticate"].startswith("Basic")
+        assert client.post("/setup", json=capture("setup")["json"], auth=("ls", "wrong")).status_code == 401
+        assert client.post("/setup", json=capture("setup")["json"], auth=("ls", "s3cret pass")).status_code == 200
+        assert client.post("/v1/ocr", json={}, auth=("ls", "s3cret pass")).status_code == 422  # reaches the API
+
+
+def test_shipped_labeling_configs_parse_and_validate() -> None:
+    from ocrserver.labelstudio.config import OcrLabelConfig
+
+    for path in sorted((REPO / "labeling_configs").glob("*.xml")):
+        config = OcrLabelConfig.parse(path.read_text())
+        assert config.textarea is not None and (config.rectangle or config.polygon), path.name
