@@ -2,16 +2,24 @@
 PYTHON ?= python3
 VENV ?= .venv
 PIP := $(VENV)/bin/pip
+# Label Studio (for the end-to-end tests) lives in its own virtualenv: its pins must not leak into ours.
+LS_VENV ?= .venv-labelstudio
+LABEL_STUDIO_VERSION ?= 1.23.2
 APT_PACKAGES := tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-deu tesseract-ocr-fra fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test deps system-deps venv serve bench clean
+.PHONY: test deps system-deps venv labelstudio serve bench clean
 
 test: deps
 	$(VENV)/bin/pytest -q
 
-deps: system-deps venv
+deps: system-deps venv labelstudio
 	$(PIP) install -q -e ".[test]"
+
+labelstudio:
+	@[ -x $(LS_VENV)/bin/label-studio ] || { $(PYTHON) -m venv $(LS_VENV) && \
+		$(LS_VENV)/bin/pip install -q --upgrade pip && \
+		$(LS_VENV)/bin/pip install -q "label-studio==$(LABEL_STUDIO_VERSION)"; }
 
 system-deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -31,4 +39,4 @@ bench: deps
 	$(VENV)/bin/python benchmarks/dev_set.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(LS_VENV) build dist src/*.egg-info .pytest_cache
