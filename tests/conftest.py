@@ -17,13 +17,14 @@ from ocrserver.api.app import create_app
 from ocrserver.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("OCR_SHARED", REPO.parent / "shared"))
 
 
 @pytest.fixture(scope="session")
 def dev_data() -> Path:
-    """The labelled dev set: ../shared/data/ocr-dev beside the checkout (or OCR_DEV_DATA)."""
-    path = Path(os.environ.get("OCR_DEV_DATA", REPO.parent / "shared" / "data" / "ocr-dev"))
-    assert (path / "labels").is_dir(), f"dev set not found at {path}; set OCR_DEV_DATA"
+    """The labelled dev set: ../shared/data/ocr-dev beside the checkout (or under OCR_SHARED)."""
+    path = SHARED / "data" / "ocr-dev"
+    assert (path / "labels").is_dir(), f"dev set not found at {path}; set OCR_SHARED to the shared/ folder"
     return path
 
 

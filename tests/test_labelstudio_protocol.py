@@ -7,23 +7,23 @@ import base64
 import copy
 import json
 import math
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from label_studio_sdk.label_interface import LabelInterface
 
 from ocrserver.api.app import create_app
 from ocrserver.settings import load_settings
+from tests.conftest import REPO, SHARED
 from tests.helpers import encode, render_lines, render_rotated_line
 
-CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "captures"
+CAPTURES = SHARED / "reference" / "captures"
 LINES = ["Invoice 4711 paid in full", "Total amount 42.50 EUR"]
-REPO = Path(__file__).resolve().parents[1]
 
 
 def capture(name: str) -> dict:
-    return json.loads((CAPTURES / f"{name}.json").read_text())
+    path = CAPTURES / f"{name}.json"
+    assert path.exists(), f"Label Studio capture {path} missing; set OCR_SHARED to the shared/ folder"
+    return json.loads(path.read_text())
 
 
 @pytest.fixture(scope="module")
