@@ -11,6 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: test deps system-deps venv labelstudio serve bench clean
 
 test: deps
+	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/pytest -q
 
 deps: system-deps venv labelstudio

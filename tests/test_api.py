@@ -81,7 +81,7 @@ def test_upload_returns_text_and_a_full_tree(client: TestClient, two_lines) -> N
     assert (page["width"], page["height"]) == Image.open(io.BytesIO(data)).size
     lines = [line for block in page["blocks"] for line in block["lines"]]
     assert [line["text"] for line in lines] == LINES
-    for line, (x0, y0, x1, y1) in zip(lines, boxes):
+    for line, (x0, y0, x1, y1) in zip(lines, boxes, strict=True):
         lx0, ly0, lx1, ly1 = line["bbox"]
         # the detector's boxes are padded around the glyphs: they cover the text and not much more
         assert lx0 <= x0 + 2 and ly0 <= y0 + 2 and lx1 >= x1 - 2 and ly1 >= y1 - 2
@@ -158,7 +158,7 @@ def test_regions_are_read_one_each_in_the_order_given(client: TestClient, two_li
         blocks = body["pages"][0]["blocks"]
         assert [b["text"] for b in blocks] == [LINES[1], LINES[0]], engine
         # words come back in page coordinates, inside their region (plus the crop's padding)
-        for block, (x0, y0, x1, y1) in zip(blocks, [pad[1], pad[0]]):
+        for block, (x0, y0, x1, y1) in zip(blocks, [pad[1], pad[0]], strict=True):
             margin = 0.2 * (y1 - y0) + 2
             for word in block["lines"][0]["words"]:
                 wx0, wy0, wx1, wy1 = word["bbox"]
@@ -201,7 +201,7 @@ def _variants(image: Image.Image) -> dict[str, bytes]:
     rgba.putalpha(Image.eval(gray, lambda v: 255 - v))  # text opaque, background transparent
     rgba_data = np.array(rgba)
     rgba_data[..., :3][rgba_data[..., 3] == 0] = 0  # transparent pixels are black: must be composited on white
-    sixteen = Image.fromarray((np.asarray(gray).astype(np.uint16) * 257)).convert("I;16")
+    sixteen = Image.fromarray(np.asarray(gray).astype(np.uint16) * 257).convert("I;16")
     rotated = image.rotate(90, expand=True)  # stored on its side, EXIF says "rotate 90 CW to view"
     exif = Image.Exif()
     exif[0x0112] = 6

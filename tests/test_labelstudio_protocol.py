@@ -7,6 +7,7 @@ import base64
 import copy
 import json
 import math
+
 import pytest
 from fastapi.testclient import TestClient
 from label_studio_sdk.label_interface import LabelInterface
@@ -226,3 +227,25 @@ def test_shipped_labeling_configs_parse_and_validate() -> None:
     for path in sorted((REPO / "labeling_configs").glob("*.xml")):
         config = OcrLabelConfig.parse(path.read_text())
         assert config.textarea is not None and (config.rectangle or config.polygon), path.name
+
+
+def test_unreachable_label_studio_names_the_url_setting(closed_port: int, caplog: pytest.LogCaptureFixture) -> None:
+    settings = load_settings(workers=1, label_studio_url=f"http://127.0.0.1:{closed_port}", label_studio_api_key="a" * 40)
+    body = copy.deepcopy(capture("predict_batch_3_tasks")["json"])
+    with TestClient(create_app(settings)) as client:
+        health = client.get("/health", params={"check_label_studio": "true"}).json()["label_studio"]
+        assert health["configured"] is True and health["reachable"] is False and "LABEL_STUDIO_URL" in health["detail"]
+        with caplog.at_level("ERROR"):
+            results = client.post("/predict", json=body).json()["results"]
+    assert [r["result"] for r in results] == [[], [], []]
+    messages = " ".join(record.getMessage() for record in caplog.records)
+    assert "task 1: Could not connect to Label Studio" in messages and "check LABEL_STUDIO_URL" in messages
+    assert "a" * 40 not in messages
+
+
+def test_relative_task_urls_without_a_label_studio_address_say_so(caplog: pytest.LogCaptureFixture) -> None:
+    body = copy.deepcopy(capture("predict_batch_3_tasks")["json"])
+    with TestClient(create_app(load_settings(workers=1))) as client, caplog.at_level("ERROR"):
+        results = client.post("/predict", json={**body, "tasks": body["tasks"][:1]}).json()["results"]
+    assert results[0]["result"] == []
+    assert "Set LABEL_STUDIO_URL" in " ".join(r.getMessage() for r in caplog.records)

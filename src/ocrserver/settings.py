@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator

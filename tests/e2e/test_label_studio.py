@@ -11,7 +11,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.e2e.conftest import REPO, LabelStudio, OcrProcess, S3
+from tests.e2e.conftest import REPO, S3, LabelStudio, OcrProcess
 from tests.helpers import encode, render_lines, render_rotated_line
 
 TEXTS = {
@@ -156,3 +156,19 @@ def test_interactive_box_ocr_through_label_studio(
         assert [i["value"]["text"] for i in items if i["type"] == "textarea"] == [[text]]
         assert {i["id"] for i in items} == {"drawn01"}
         assert [i["value"]["rectanglelabels"] for i in items if i["type"] == "rectanglelabels"] == [["Text"]]
+
+
+def test_a_refused_key_is_reported_with_the_setting_to_fix(label_studio: LabelStudio, images, start_ocrserver) -> None:
+    ocr = start_ocrserver({"LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": "0" * 40})
+    health = httpx.get(f"{ocr.url}/health", params={"check_label_studio": "true"}).json()["label_studio"]
+    assert health["reachable"] is True and health["authenticated"] is False
+    assert "LABEL_STUDIO_API_KEY" in health["detail"]
+    assert httpx.get(f"{ocr.url}/health").json()["label_studio"]["authenticated"] is False  # remembered
+    with label_studio.client() as ls:
+        project_id = _project(ls, CONFIG, "Refused key", label_studio.files_root)
+        task_id = _import(ls, project_id, images)["upload"]
+        task = ls.get(f"/api/tasks/{task_id}").json()
+    answer = httpx.post(f"{ocr.url}/predict", json={"tasks": [task], "label_config": CONFIG, "params": {}}, timeout=60).json()
+    assert answer["results"][0]["result"] == []
+    log = ocr.log.read_text()
+    assert "HTTP 401" in log and "Set LABEL_STUDIO_API_KEY" in log and "0" * 40 not in log

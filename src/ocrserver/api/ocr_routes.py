@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -83,7 +83,9 @@ def _render(result_dict: dict[str, Any], text: str, fmt: FormatName) -> Response
         }
     },
 )
-async def ocr(request: Request, format: FormatName | None = Query(None, description="json (default) or text")) -> Response:
+async def ocr(
+    request: Request, format: Annotated[FormatName | None, Query(description="json (default) or text")] = None
+) -> Response:
     service = _service(request)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):

@@ -34,10 +34,7 @@ async def health(
         "workers": service.pool.size,
     }
     files = labelstudio.files
-    if check_label_studio:
-        body["label_studio"] = await run_in_threadpool(files.check)
-    else:
-        body["label_studio"] = {"configured": files.base_url is not None, "url": files.base_url, "api_key": files.key_kind}
+    body["label_studio"] = await run_in_threadpool(files.check) if check_label_studio else files.status()
     return body
 
 

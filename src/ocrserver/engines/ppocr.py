@@ -71,6 +71,11 @@ class PPOCREngine(Engine):
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
+        if settings.device.lower().startswith("cuda"):
+            # needs onnxruntime-gpu instead of onnxruntime; rapidocr falls back to the CPU with a warning otherwise
+            common["EngineConfig.onnxruntime.use_cuda"] = True
+            if ":" in settings.device:
+                common["EngineConfig.onnxruntime.cuda_ep_cfg.device_id"] = int(settings.device.split(":", 1)[1])
         self._page = RapidOCR(params=common)
         self._crop = RapidOCR(params={**common, "Det.limit_type": "max", "Det.limit_side_len": 960})
         # Load the models now (rapidocr loads lazily) and share the recogniser and classifier.
@@ -119,7 +124,7 @@ def _lines_from(output: Any) -> list[Line]:
     scores = output.scores
     word_results = output.word_results if len(output.word_results) == len(texts) else None
     lines: list[Line] = []
-    for index, (box, text, score) in enumerate(zip(boxes, texts, scores)):
+    for index, (box, text, score) in enumerate(zip(boxes, texts, scores, strict=True)):
         polygon = [(float(x), float(y)) for x, y in box]
         words: list[Word]
         if word_results is not None and word_results[index] and all(item[2] is not None for item in word_results[index]):

@@ -69,7 +69,7 @@ class TesseractEngine(Engine):
         warm = [lang for lang in settings.languages if lang in available] or sorted(available)[:1]
         self._api(warm)
 
-    def _api(self, languages: list[str]) -> "object":
+    def _api(self, languages: list[str]) -> object:
         key = "+".join(tesseract_code(lang) for lang in languages)
         api = self._apis.get(key)
         if api is None:
@@ -95,7 +95,7 @@ class TesseractEngine(Engine):
         api.Recognize()
         return [line for block in self._collect(api) for line in block.lines]
 
-    def _collect(self, api: "object") -> list[Block]:
+    def _collect(self, api: object) -> list[Block]:
         RIL = self._tesserocr.RIL
         iterator = api.GetIterator()  # type: ignore[attr-defined]
         blocks: list[Block] = []
@@ -142,7 +142,7 @@ class TesseractEngine(Engine):
         self._apis.clear()
 
 
-def _text(iterator: "object", level: int) -> str:
+def _text(iterator: object, level: int) -> str:
     """The element's text; tesserocr raises RuntimeError for an element with none."""
     try:
         return iterator.GetUTF8Text(level) or ""  # type: ignore[attr-defined]

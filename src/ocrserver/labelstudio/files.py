@@ -23,6 +23,7 @@ from ocrserver.settings import Settings
 from ocrserver.sources import ImageFetcher, decode_base64, safe_url
 
 ACCESS_TOKEN_MARGIN_S = 30.0
+STATUS_MAX_AGE_S = 30.0
 
 
 def is_personal_access_token(key: str) -> bool:
@@ -51,6 +52,8 @@ class LabelStudioFiles:
         self._access: tuple[str, float] | None = None
         self._lock = threading.Lock()
         self._s3: Any = None
+        self._status: tuple[float, dict[str, Any]] | None = None
+        self._status_refreshing = False
 
     # ---- configuration -----------------------------------------------------------------------
     @property
@@ -107,8 +110,34 @@ class LabelStudioFiles:
         expires = float(jwt.decode(access, options={"verify_signature": False}).get("exp", time.time() + 300))
         return access, expires
 
+    def status(self) -> dict[str, Any]:
+        """The last check's answer, never blocking: a stale one is refreshed in the background."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._status
+            stale = cached is None or now - cached[0] > STATUS_MAX_AGE_S
+            start = stale and not self._status_refreshing and self.base_url is not None
+            if start:
+                self._status_refreshing = True
+        if start:
+            threading.Thread(target=self.check, name="label-studio-check", daemon=True).start()
+        if cached is None:
+            return {"configured": self.base_url is not None, "url": self.base_url, "api_key": self.key_kind,
+                    "checked": False}
+        return {**cached[1], "checked_seconds_ago": round(now - cached[0], 1)}
+
     def check(self) -> dict[str, Any]:
-        """For /health: is Label Studio configured, reachable, and does the key work?"""
+        """Is Label Studio configured, reachable, and does the key work? Checks now and remembers the answer."""
+        try:
+            report = self._check()
+        finally:
+            with self._lock:
+                self._status_refreshing = False
+        with self._lock:
+            self._status = (time.monotonic(), report)
+        return report
+
+    def _check(self) -> dict[str, Any]:
         base = self.base_url
         report: dict[str, Any] = {"configured": base is not None, "url": base, "api_key": self.key_kind}
         if base is None:
