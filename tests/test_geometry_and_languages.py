@@ -102,3 +102,18 @@ def test_settings_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch
     assert (settings.engine, settings.languages, settings.workers, settings.port) == ("tesseract", ["en", "zh"], 3, 9999)
     monkeypatch.setenv("OCR_ENGINE", "ppocr")
     assert settings.engine == "tesseract"  # read once, not looked up again
+
+
+def test_text_lines_are_counted_from_the_ink_profile() -> None:
+    from ocrserver.layout import count_text_lines
+    from tests.helpers import render_lines
+
+    one = np.asarray(render_lines(["Single line of text"], margin=8).image)
+    three = np.asarray(render_lines(["First line", "Second line", "Third line"], margin=8).image)
+    assert count_text_lines(one) == 1
+    assert count_text_lines(three) == 3
+    assert count_text_lines(255 - one) == 1  # light text on dark
+    assert count_text_lines(np.full((40, 200, 3), 255, dtype=np.uint8)) == 0
+    underlined = one.copy()
+    underlined[-3:-1, 5:-5] = 0  # a rule under the text is not a line of text
+    assert count_text_lines(underlined) == 1
