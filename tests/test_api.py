@@ -340,3 +340,15 @@ def test_unreachable_and_missing_urls_name_the_cause(client: TestClient, image_s
 def test_region_outside_the_image_is_refused(client: TestClient, two_lines) -> None:
     response = post_json(client, image_base64=b64(two_lines[0]), regions=[[5000, 5000, 5100, 5050]])
     assert response.status_code == 422 and "outside" in response.json()["detail"]
+
+
+def test_profiles_route_latin_text_to_the_fast_engine_and_cjk_to_ppocr(client: TestClient, dev_data) -> None:
+    data = b64(encode(render_lines(["Fast profile line 12"]).image))
+    fast = post_json(client, image_base64=data, profile="fast").json()
+    assert fast["engine"] == "tesseract" and fast["text"] == "Fast profile line 12"
+    assert post_json(client, image_base64=data, profile="accurate").json()["engine"] == "ppocr"
+    assert post_json(client, image_base64=data).json()["engine"] == "ppocr"  # the server's default profile
+    chinese = (dev_data / "images" / "rects_000001.jpg").read_bytes()
+    assert post_json(client, image_base64=b64(chinese), profile="fast", lang="zh").json()["engine"] == "ppocr"
+    assert post_json(client, image_base64=data, profile="fast", engine="ppocr").json()["engine"] == "ppocr"
+    assert post_json(client, image_base64=data, profile="slow").status_code == 422

@@ -33,15 +33,18 @@ def main() -> None:
 @click.option("--host", default=None, help="address to bind [OCR_HOST, default 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="port [OCR_PORT, default 9090]")
 @click.option("--engine", default=None, help="default engine [OCR_ENGINE, default ppocr]")
+@click.option("--profile", type=click.Choice(["accurate", "fast"]), default=None, help="[OCR_PROFILE, default accurate]")
 @click.option("--workers", type=int, default=None, help="engine instances / jobs at once [WORKERS, default: cores]")
 @click.option("--log-level", default=None, help="DEBUG, INFO, WARNING [LOG_LEVEL]")
-def serve(host: str | None, port: int | None, engine: str | None, workers: int | None, log_level: str | None) -> None:
+def serve(
+    host: str | None, port: int | None, engine: str | None, profile: str | None, workers: int | None, log_level: str | None
+) -> None:
     """Start the HTTP server (REST API, Label Studio ML backend, docs at /docs)."""
     import uvicorn
 
     from ocrserver.api.app import create_app
 
-    settings = _settings(host=host, port=port, engine=engine, workers=workers, log_level=log_level)
+    settings = _settings(host=host, port=port, engine=engine, profile=profile, workers=workers, log_level=log_level)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(settings),
@@ -69,11 +72,15 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[str]:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--engine", default=None, help="engine name (see 'ocrserver engines')")
+@click.option("--profile", type=click.Choice(["accurate", "fast"]), default=None, help="[OCR_PROFILE, default accurate]")
 @click.option("--lang", default=None, help="language(s), e.g. en, zh, de+en")
 @click.option("--level", type=click.Choice(["page", "block", "line", "word"]), default="word", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--progress/--no-progress", default=None, help="progress bar (default: on for several files on a terminal)")
-def ocr(inputs: tuple[str, ...], engine: str | None, lang: str | None, level: str, fmt: str, progress: bool | None) -> None:
+def ocr(
+    inputs: tuple[str, ...], engine: str | None, profile: str | None, lang: str | None, level: str, fmt: str,
+    progress: bool | None,
+) -> None:
     """Read text from images, PDFs, folders or URLs."""
     from tqdm import tqdm
 
@@ -89,7 +96,7 @@ def ocr(inputs: tuple[str, ...], engine: str | None, lang: str | None, level: st
     pool = EnginePool(settings)
     fetcher = ImageFetcher(timeout=settings.fetch_timeout, max_bytes=settings.max_download_bytes)
     service = OcrService(settings, pool, fetcher)
-    options = OcrOptions(engine=engine, languages=lang, level=level)  # type: ignore[arg-type]
+    options = OcrOptions(engine=engine, profile=profile, languages=lang, level=level)  # type: ignore[arg-type]
     try:
         service.prepare(options)
     except OcrServerError as exc:

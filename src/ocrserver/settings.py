@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 
     engine: str = Field("ppocr", validation_alias="OCR_ENGINE", description="default engine")
+    profile: Literal["accurate", "fast"] = Field(
+        "accurate", validation_alias="OCR_PROFILE",
+        description="when a request names no engine: accurate = the default engine; fast = Tesseract for "
+        "languages it has (except Chinese/Japanese/Korean), the default engine otherwise",
+    )
     preload_engines: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         validation_alias="OCR_PRELOAD",

@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None, pool: EnginePool | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for name in dict.fromkeys([settings.engine, *settings.preload_engines]):
+        fast = [service.engine_for(settings.languages)] if settings.profile == "fast" else []
+        for name in dict.fromkeys([settings.engine, *fast, *settings.preload_engines]):
             info = pool.info(name)
             if info.available:
                 await run_in_threadpool(pool.warm, name)

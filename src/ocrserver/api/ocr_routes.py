@@ -36,6 +36,7 @@ _MULTIPART_SCHEMA = {
     "properties": {
         "file": {"type": "string", "format": "binary", "description": "the image or PDF"},
         "engine": {"type": "string"},
+        "profile": {"type": "string", "enum": ["accurate", "fast"]},
         "lang": {"type": "string", "description": "e.g. en, zh, de+en"},
         "level": {"type": "string", "enum": ["page", "block", "line", "word"]},
         "regions": {"type": "string", "description": "JSON list of [x0,y0,x1,y1] or [[x,y],...]"},
@@ -55,6 +56,7 @@ def _options(model: OcrOptionsIn, defaults: OcrOptionsIn | None = None) -> OcrOp
     given = model.model_fields_set
     return OcrOptions(
         engine=model.engine if "engine" in given else base.engine,
+        profile=model.profile if "profile" in given else base.profile,
         languages=model.lang if "lang" in given else base.lang,
         level=model.level if "level" in given else base.level,
         regions=OcrOptions.parse_regions(model.regions if "regions" in given else base.regions),
@@ -145,6 +147,7 @@ async def engines(request: Request) -> dict[str, Any]:
     service = _service(request)
     return {
         "default": service.settings.engine,
+        "profile": service.settings.profile,
         "default_languages": service.settings.languages,
         "engines": [info.to_dict() for info in await run_in_threadpool(service.pool.infos)],
     }
@@ -179,7 +182,7 @@ async def _read_multipart(request: Request, max_bytes: int) -> tuple[bytes, OcrO
     if len(data) > max_bytes:
         raise TooLarge(f"The upload is over {max_bytes:,} bytes (OCR_MAX_UPLOAD_BYTES).")
     fields: dict[str, Any] = {}
-    for name in ("engine", "lang", "level"):
+    for name in ("engine", "profile", "lang", "level"):
         value = form.get(name)
         if isinstance(value, str) and value.strip():
             fields[name] = value.strip()

@@ -14,7 +14,10 @@ Coordinates = list[float] | list[list[float]]
 class OcrOptionsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    engine: str | None = Field(None, description="engine name (GET /v1/engines); default: the server's OCR_ENGINE")
+    engine: str | None = Field(None, description="engine name (GET /v1/engines); default: chosen by the profile")
+    profile: Literal["accurate", "fast"] | None = Field(
+        None, description="accurate: PP-OCR; fast: Tesseract where it has the language (not CJK). Default: OCR_PROFILE"
+    )
     lang: str | list[str] | None = Field(
         None, description="language code(s): 'en', 'zh', 'de+en', ['en', 'zh']; any common spelling (eng, chi_sim)"
     )

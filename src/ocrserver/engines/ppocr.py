@@ -70,6 +70,9 @@ class PPOCREngine(Engine):
             "Global.log_level": "error",
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            # PaddleOCR's 1.6 pads boxes well beyond the glyphs; 1.3 fits lines as people label them:
+            # dev-set page det F1 0.73 -> 0.78 and matched CER 0.082 -> 0.058 (1.2-1.4 all do about as well).
+            "Det.unclip_ratio": 1.3,
         }
         if settings.device.lower().startswith("cuda"):
             # needs onnxruntime-gpu instead of onnxruntime; rapidocr falls back to the CPU with a warning otherwise

@@ -67,8 +67,9 @@ class LabelStudioBackend:
     @property
     def model_version(self) -> str:
         """Stable for an unchanged engine configuration, so Label Studio does not redo finished tasks."""
-        info = self.service.pool.info(self.settings.engine)
-        parts = [self.settings.engine, info.model_version or "unavailable", "+".join(self.settings.languages),
+        engine = self.service.engine_for(self.settings.languages)
+        info = self.service.pool.info(engine)
+        parts = [engine, info.model_version or "unavailable", "+".join(self.settings.languages),
                  self.settings.ls_granularity]
         if self.settings.ls_geometry != "auto":
             parts.append(self.settings.ls_geometry)
