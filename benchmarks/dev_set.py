@@ -36,12 +36,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(url: str | None, workers: int):
+def running_server(url: str | None, workers: int, env: dict[str, str] | None = None):
     if url:
         yield url
         return
     port = free_port()
-    env = {**os.environ, "WORKERS": str(workers), "OCR_PRELOAD": "tesseract", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "WORKERS": str(workers), "OCR_PRELOAD": "tesseract", "LOG_LEVEL": "WARNING", **(env or {})}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "ocrserver"), "serve", "--port", str(port)], env=env
     )

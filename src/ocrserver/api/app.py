@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, pool: EnginePool | None = None)
     app.state.service = service
     app.state.labelstudio = labelstudio
     app.state.metrics = metrics
-    middleware.install(app, settings, metrics)
+    app.add_middleware(middleware.GuardAndMeasure, settings=settings, metrics=metrics)
 
     @app.exception_handler(OcrServerError)
     async def _ocr_error(request: Request, exc: OcrServerError) -> JSONResponse:

@@ -6,11 +6,11 @@ import base64
 import binascii
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ocrserver.settings import Settings
 
@@ -35,31 +35,46 @@ class Metrics:
         )
 
 
-def install(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
-    user = settings.basic_auth_user
-    password = settings.basic_auth_pass.get_secret_value() if settings.basic_auth_pass else None
+class GuardAndMeasure:
+    """Plain ASGI middleware (no per-request task or stream, unlike ``@app.middleware``): optional
+    HTTP Basic auth, then request counts, latencies and in-flight gauge."""
 
-    @app.middleware("http")
-    async def basic_auth_and_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if user and password and request.url.path not in OPEN_PATHS and not _authorized(request, user, password):
-            return JSONResponse(
+    def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.user = settings.basic_auth_user
+        self.password = settings.basic_auth_pass.get_secret_value() if settings.basic_auth_pass else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if self.user and self.password and scope["path"] not in OPEN_PATHS and not _authorized(request, self.user, self.password):
+            response = JSONResponse(
                 {"error": "unauthorized", "detail": "HTTP Basic credentials required (BASIC_AUTH_USER / BASIC_AUTH_PASS)."},
                 status_code=401,
                 headers={"WWW-Authenticate": 'Basic realm="ocrserver"'},
             )
+            await response(scope, receive, send)
+            return
         started = time.perf_counter()
-        metrics.in_flight.inc()
         status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.metrics.in_flight.inc()
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_and_record)
         finally:
-            metrics.in_flight.dec()
-            route = request.scope.get("route")
-            name = getattr(route, "path", "unmatched")
-            metrics.requests.labels(name, request.method, str(status)).inc()
-            metrics.latency.labels(name).observe(time.perf_counter() - started)
+            self.metrics.in_flight.dec()
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
 
 
 def _authorized(request: Request, user: str, password: str) -> bool:

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from PIL import Image
+import numpy as np
 
 from ocrserver.errors import InvalidRegion, InvalidRequest, OcrServerError
 from ocrserver.geometry import rotated_rect_polygon
@@ -33,17 +33,17 @@ class PageCache:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = max(0, capacity)
-        self._items: OrderedDict[tuple[Any, str], Image.Image] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, str]) -> Image.Image | None:
+    def get(self, key: tuple[Any, str]) -> np.ndarray | None:
         with self._lock:
             image = self._items.get(key)
             if image is not None:
                 self._items.move_to_end(key)
             return image
 
-    def put(self, key: tuple[Any, str], image: Image.Image) -> None:
+    def put(self, key: tuple[Any, str], image: np.ndarray) -> None:
         if self.capacity == 0:
             return
         with self._lock:
@@ -113,7 +113,8 @@ class LabelStudioBackend:
             log.exception("task %s: unexpected failure", task_id)
         return self.empty_prediction()
 
-    def load_page(self, task: dict[str, Any], config: OcrLabelConfig) -> Image.Image:
+    def load_page(self, task: dict[str, Any], config: OcrLabelConfig) -> np.ndarray:
+        """The task's image as a read-only RGB array, from the cache when this task was seen recently."""
         data = task.get("data")
         if not isinstance(data, dict) or config.data_key not in data:
             raise InvalidRequest(
@@ -126,7 +127,9 @@ class LabelStudioBackend:
         key = (task.get("id"), url)
         page = self.pages.get(key)
         if page is None:
-            page = self.service.decode(self.files.fetch(url, task.get("id")), pages=[0] if url.lower().endswith(".pdf") else None)[0]
+            decoded = self.service.decode(self.files.fetch(url, task.get("id")), pages=[0] if url.lower().endswith(".pdf") else None)[0]
+            page = np.asarray(decoded)
+            page.flags.writeable = False
             self.pages.put(key, page)
         return page
 
@@ -163,10 +166,11 @@ class LabelStudioBackend:
         if config.textarea is None:
             raise InvalidRequest("The labeling config has no <TextArea> for the image, so there is nowhere to put the text.")
         page_image = self.load_page(task, config)
-        width = _positive(drawn.get("original_width")) or page_image.width
-        height = _positive(drawn.get("original_height")) or page_image.height
+        page_height, page_width = page_image.shape[:2]
+        width = _positive(drawn.get("original_width")) or page_width
+        height = _positive(drawn.get("original_height")) or page_height
         polygon = _drawn_polygon(drawn, width, height)
-        scale_x, scale_y = page_image.width / width, page_image.height / height
+        scale_x, scale_y = page_width / width, page_height / height
         polygon = [(x * scale_x, y * scale_y) for x, y in polygon]
         result = self.service.read_images([page_image], OcrOptions(level="line", regions=[polygon]))
         block = result.pages[0].blocks[0]

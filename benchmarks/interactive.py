@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""The Label Studio hot path, "draw a box, get its text", measured three ways on the same dev-set regions.
+
+1. ocrserver: POST /predict with params.context (a drawn rectangle), end to end over HTTP, against a running
+   `ocrserver serve` whose task images come from a loopback HTTP server (the decoded page is cached per task,
+   as in real use; each task's first call, which downloads and decodes, is reported apart).
+2. raw engine: the same region read in this process by the same engine class, from an already decoded page
+   (what the server does minus HTTP, JSON and Label Studio translation) -> the server's overhead.
+3. pytesseract per call: how the existing Label Studio Tesseract backend works (image re-read, one
+   `tesseract` process per call, --psm 7) -> our speed-up.
+Calls are interleaved region by region so machine noise hits all three alike, and all three are scored on the
+same regions (those that are not their task's first call). Prints medians and ratios.
+
+    python benchmarks/interactive.py --boxes 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import io
+import json
+import random
+import statistics
+import sys
+import threading
+import time
+import unicodedata
+from functools import partial
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+from rapidfuzz.distance import Levenshtein
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dev_set import DATA, REPO, running_server  # noqa: E402
+
+from ocrserver.engines import discover_engines  # noqa: E402
+from ocrserver.result import rect_polygon  # noqa: E402
+from ocrserver.service import read_region  # noqa: E402
+from ocrserver.settings import load_settings  # noqa: E402
+
+CONFIG = (REPO / "labeling_configs" / "ocr_interactive.xml").read_text()
+
+
+def normalize(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def sample_regions(count: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    regions = []
+    for task_id, path in enumerate(sorted((DATA / "labels").glob("*.json")), start=1):
+        label = json.loads(path.read_text())
+        for region in label["regions"]:
+            if not region.get("ignore"):
+                x0, y0, x1, y1 = region["bbox"]
+                pad = 0.1 * (y1 - y0)
+                box = [max(0.0, x0 - pad), max(0.0, y0 - pad), min(label["width"], x1 + pad), min(label["height"], y1 + pad)]
+                regions.append({"task": task_id, "image": label["image"], "lang": label["language"], "box": box,
+                                "text": region["text"], "size": (label["width"], label["height"])})
+    rng.shuffle(regions)
+    return regions[:count]
+
+
+def predict_body(region: dict, image_url: str) -> dict:
+    width, height = region["size"]
+    x0, y0, x1, y1 = region["box"]
+    drawn = {"id": "bench", "from_name": "bbox", "to_name": "image", "type": "rectanglelabels", "origin": "manual",
+             "original_width": width, "original_height": height, "image_rotation": 0,
+             "value": {"x": x0 / width * 100, "y": y0 / height * 100, "width": (x1 - x0) / width * 100,
+                       "height": (y1 - y0) / height * 100, "rotation": 0, "rectanglelabels": ["Text"]}}
+    return {"tasks": [{"id": region["task"], "data": {"image": image_url}}], "label_config": CONFIG,
+            "project": "1.0", "params": {"context": {"result": [drawn]}}}
+
+
+def summary(name: str, latencies: list[float], errors: int, chars: int) -> dict:
+    return {"system": name, "n": len(latencies), "cer": errors / max(1, chars),
+            "p50": statistics.median(latencies), "p95": float(np.percentile(latencies, 95)),
+            "mean": statistics.mean(latencies)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--boxes", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--engine", default="ppocr")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--url", help="use a running server (it must reach this script's image server)")
+    parser.add_argument("--no-pytesseract", action="store_true")
+    args = parser.parse_args()
+
+    regions = sample_regions(args.boxes, args.seed)
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(DATA / "images"))
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    images = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=images.serve_forever, daemon=True).start()
+    image_base = f"http://127.0.0.1:{images.server_address[1]}"
+
+    settings = load_settings(workers=args.workers)
+    engine = discover_engines()[args.engine](settings)
+    pages = {name: np.asarray(Image.open(DATA / "images" / name).convert("RGB")) for name in {r["image"] for r in regions}}
+    if not args.no_pytesseract:
+        import pytesseract
+
+    results: dict[str, list] = {key: [[], 0, 0] for key in ("server", "raw", "pytesseract")}
+    first_calls: list[float] = []
+    seen_tasks: set[int] = set()
+    server_env = {"OCR_ENGINE": args.engine, "OCR_ORT_THREADS": str(settings.resolved_ort_threads())}
+    with running_server(args.url, args.workers, env=server_env) as url, httpx.Client(base_url=url, timeout=60) as client:
+        for region in regions:
+            truth = normalize(region["text"])
+            languages = ["zh"] if region["lang"] == "zh" else ["en"]
+            # 1. the server, end to end
+            body = predict_body(region, f"{image_base}/{region['image']}")
+            started = time.perf_counter()
+            answer = client.post("/predict", json=body)
+            elapsed = (time.perf_counter() - started) * 1000
+            answer.raise_for_status()
+            texts = [i["value"]["text"][0] for i in answer.json()["results"][0]["result"] if i["type"] == "textarea"]
+            first_call = region["task"] not in seen_tasks
+            seen_tasks.add(region["task"])
+            if first_call:  # download + decode: reported apart, and this region is left out of every system's stats
+                first_calls.append(elapsed)
+                continue
+            bucket = results["server"]
+            bucket[0].append(elapsed)
+            bucket[1] += Levenshtein.distance(normalize(" ".join(texts)), truth)
+            bucket[2] += len(truth)
+            # 2. the raw engine call on the same region
+            x0, y0, x1, y1 = region["box"]
+            started = time.perf_counter()
+            block = read_region(engine, pages[region["image"]], rect_polygon(x0, y0, x1, y1), languages)
+            elapsed = (time.perf_counter() - started) * 1000
+            bucket = results["raw"]
+            bucket[0].append(elapsed)
+            bucket[1] += Levenshtein.distance(normalize(block.text), truth)
+            bucket[2] += len(truth)
+            # 3. pytesseract, one process per call, image re-read each call
+            if not args.no_pytesseract:
+                started = time.perf_counter()
+                image = Image.open(io.BytesIO((DATA / "images" / region["image"]).read_bytes())).convert("RGB")
+                text = pytesseract.image_to_string(image.crop(tuple(int(v) for v in region["box"])),
+                                                   lang="chi_sim" if region["lang"] == "zh" else "eng", config="--psm 7")
+                elapsed = (time.perf_counter() - started) * 1000
+                bucket = results["pytesseract"]
+                bucket[0].append(elapsed)
+                bucket[1] += Levenshtein.distance(normalize(text), truth)
+                bucket[2] += len(truth)
+    images.shutdown()
+
+    rows = [summary(name, *values) for name, values in results.items() if values[0]]
+    print(f"\ninteractive box OCR, {len(regions)} dev-set regions, engine={args.engine}, workers={args.workers}\n")
+    print("| system | calls | CER | p50 ms | p95 ms | mean ms |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['system']} | {row['n']} | {row['cer']:.3f} | {row['p50']:.1f} | {row['p95']:.1f} | {row['mean']:.1f} |")
+    print(f"| server, first call per task (download + decode) | {len(first_calls)} | | "
+          f"{statistics.median(first_calls):.1f} | {float(np.percentile(first_calls, 95)):.1f} | {statistics.mean(first_calls):.1f} |")
+    by_name = {row["system"]: row for row in rows}
+    overhead = by_name["server"]["p50"] / by_name["raw"]["p50"] - 1
+    print(f"\nserver overhead over the raw engine call (p50): {overhead * 100:+.1f} %")
+    if "pytesseract" in by_name:
+        print(f"speed-up over pytesseract per call (p50): {by_name['pytesseract']['p50'] / by_name['server']['p50']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
