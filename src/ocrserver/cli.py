@@ -84,6 +84,7 @@ def ocr(
     """Read text from images, PDFs, folders or URLs."""
     from tqdm import tqdm
 
+    from ocrserver.netguard import UrlGuard
     from ocrserver.pool import EnginePool
     from ocrserver.service import OcrOptions, OcrService
     from ocrserver.sources import ImageFetcher
@@ -94,7 +95,9 @@ def ocr(
     if not files:
         raise click.UsageError("No images found in the given paths.")
     pool = EnginePool(settings)
-    fetcher = ImageFetcher(timeout=settings.fetch_timeout, max_bytes=settings.max_download_bytes)
+    # The command line fetches what its own user asks for, local addresses included: no SSRF to guard against.
+    anywhere = UrlGuard(allowlist=["0.0.0.0/0", "::/0"], trusted_origins=[])
+    fetcher = ImageFetcher(timeout=settings.fetch_timeout, max_bytes=settings.max_download_bytes, guard=anywhere)
     service = OcrService(settings, pool, fetcher)
     options = OcrOptions(engine=engine, profile=profile, languages=lang, level=level)  # type: ignore[arg-type]
     try:

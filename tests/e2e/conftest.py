@@ -158,7 +158,7 @@ def start_ocrserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         port = free_port()
         log = tmp_path_factory.mktemp("ocrserver") / "ocrserver.log"
         env = {**os.environ, "WORKERS": "2", "LOG_LEVEL": "INFO", **extra_env}
-        for key in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY", "LOCAL_FILES_DOCUMENT_ROOT"):
+        for key in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY", "LOCAL_FILES_DOCUMENT_ROOT", "OCR_URL_ALLOWLIST"):
             if key not in extra_env:
                 env.pop(key, None)
         with log.open("w") as out:

@@ -16,9 +16,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-import httpx
-
-from ocrserver.errors import FetchFailed, InvalidRequest, TooLarge
+from ocrserver.errors import FetchFailed, InvalidRequest, OcrServerError, TooLarge
 from ocrserver.settings import Settings
 from ocrserver.sources import ImageFetcher, decode_base64, safe_url
 
@@ -94,19 +92,18 @@ class LabelStudioFiles:
         import jwt
 
         base = self._require_base_url("exchange the personal access token")
-        url = f"{base}/api/token/refresh/"
         try:
-            response = httpx.post(url, json={"refresh": refresh}, timeout=self.settings.fetch_timeout)
-        except httpx.HTTPError as exc:
-            raise FetchFailed(f"Could not reach Label Studio at {base} to refresh the access token: {exc}. "
+            status, answer = self.fetcher.request_json("POST", f"{base}/api/token/refresh/", body={"refresh": refresh})
+        except FetchFailed as exc:
+            raise FetchFailed(f"Could not reach Label Studio at {base} to refresh the access token: {exc.message} "
                               "Check LABEL_STUDIO_URL.") from exc
-        if response.status_code != 200:
+        if status != 200 or not isinstance(answer, dict) or "access" not in answer:
             raise FetchFailed(
-                f"Label Studio refused the personal access token (HTTP {response.status_code} from /api/token/refresh/). "
+                f"Label Studio refused the personal access token (HTTP {status} from /api/token/refresh/). "
                 "Set LABEL_STUDIO_API_KEY to a valid token (Account & Settings → Personal Access Token).",
-                http_status=response.status_code,
+                http_status=status,
             )
-        access = response.json()["access"]
+        access = str(answer["access"])
         expires = float(jwt.decode(access, options={"verify_signature": False}).get("exp", time.time() + 300))
         return access, expires
 
@@ -143,15 +140,15 @@ class LabelStudioFiles:
         if base is None:
             return report
         try:
-            response = httpx.get(f"{base}/api/current-user/whoami", headers=self.auth_headers(), timeout=2.0)
+            status, _ = self.fetcher.request_json("GET", f"{base}/api/current-user/whoami", headers=self.auth_headers())
             report["reachable"] = True
-            report["authenticated"] = response.status_code == 200
-            if response.status_code != 200:
-                report["detail"] = f"HTTP {response.status_code}: set LABEL_STUDIO_API_KEY to a working token"
-        except FetchFailed as exc:
-            report.update(reachable=exc.http_status is not None, authenticated=False, detail=exc.message)
-        except httpx.HTTPError as exc:
-            report.update(reachable=False, authenticated=False, detail=f"{type(exc).__name__}: check LABEL_STUDIO_URL")
+            report["authenticated"] = status == 200
+            if status != 200:
+                report["detail"] = f"HTTP {status}: set LABEL_STUDIO_API_KEY to a working token"
+        except OcrServerError as exc:
+            reachable = isinstance(exc, FetchFailed) and exc.http_status is not None
+            detail = exc.message if "LABEL_STUDIO" in exc.message else f"{exc.message} Check LABEL_STUDIO_URL."
+            report.update(reachable=reachable, authenticated=False, detail=detail)
         return report
 
     # ---- fetching ----------------------------------------------------------------------------
