@@ -17,7 +17,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -35,10 +37,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class Server:
+    url: str
+    pid: int | None  # None for a server this script did not start
+
+
 @contextmanager
-def running_server(url: str | None, workers: int, env: dict[str, str] | None = None):
+def running_server(url: str | None, workers: int, env: dict[str, str] | None = None) -> Iterator[Server]:
     if url:
-        yield url
+        yield Server(url=url, pid=None)
         return
     port = free_port()
     env = {**os.environ, "WORKERS": str(workers), "OCR_PRELOAD": "tesseract", "LOG_LEVEL": "WARNING", **(env or {})}
@@ -56,7 +64,7 @@ def running_server(url: str | None, workers: int, env: dict[str, str] | None = N
                 time.sleep(0.5)
         else:
             raise SystemExit("server did not start")
-        yield base
+        yield Server(url=base, pid=server.pid)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -113,9 +121,9 @@ def main() -> None:
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
-    with running_server(args.url, args.workers) as url:
+    with running_server(args.url, args.workers) as server:
         for engine in args.engines.split(","):
-            summary = score(url, engine, args, args.out_dir / f"dev_{engine}_c{args.concurrency}.json")
+            summary = score(server.url, engine, args, args.out_dir / f"dev_{engine}_c{args.concurrency}.json")
             rows.append(row(engine, summary))
     print(f"\ndev set {DATA.name}: limit={args.limit or 'all'} max_boxes={args.max_boxes or 'all'} "
           f"concurrency={args.concurrency} workers={args.workers}\n")

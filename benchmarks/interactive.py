@@ -108,8 +108,10 @@ def main() -> None:
     results: dict[str, list] = {key: [[], 0, 0] for key in ("server", "raw", "pytesseract")}
     first_calls: list[float] = []
     seen_tasks: set[int] = set()
-    server_env = {"OCR_ENGINE": args.engine, "OCR_ORT_THREADS": str(settings.resolved_ort_threads())}
-    with running_server(args.url, args.workers, env=server_env) as url, httpx.Client(base_url=url, timeout=60) as client:
+    server_env = {"OCR_ENGINE": args.engine, "OCR_ORT_THREADS": str(settings.resolved_ort_threads()),
+                  "OCR_URL_ALLOWLIST": "127.0.0.1"}  # the task images come from this script's loopback server
+    with running_server(args.url, args.workers, env=server_env) as server, \
+            httpx.Client(base_url=server.url, timeout=60) as client:
         for region in regions:
             truth = normalize(region["text"])
             languages = ["zh"] if region["lang"] == "zh" else ["en"]

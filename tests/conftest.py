@@ -34,7 +34,8 @@ def load_label(dev_data: Path, item_id: str) -> dict:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return load_settings(workers=2, preload_engines=["tesseract"], languages=["en"])
+    # the tests' image servers live on loopback, which the SSRF guard refuses unless allow-listed
+    return load_settings(workers=2, preload_engines=["tesseract"], languages=["en"], url_allowlist=["127.0.0.1"])
 
 
 @pytest.fixture(scope="session")

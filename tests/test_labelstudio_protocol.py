@@ -93,7 +93,7 @@ def test_batch_pre_annotation_one_prediction_per_task_in_order(client: TestClien
 
 
 def test_polygons_when_asked_and_the_config_has_a_polygon_tool(page) -> None:
-    settings = load_settings(workers=1, ls_geometry="polygon", ls_granularity="word")
+    settings = load_settings(workers=1, ls_geometry="polygon", ls_granularity="word", url_allowlist=["127.0.0.1"])
     with TestClient(create_app(settings)) as client:
         items = client.post("/predict", json=_batch_body(page["url"])).json()["results"][0]["result"]
     polygons = [i for i in items if i["type"] == "polygon"]

@@ -67,3 +67,14 @@ def test_blank_regions_read_as_empty_text(client: TestClient) -> None:
         ).json()
         assert body["pages"][0]["blocks"][0]["text"] == "", engine
         assert body["pages"][0]["blocks"][0]["lines"] == []
+
+
+def test_the_pool_serves_again_after_its_app_was_shut_down_and_restarted() -> None:
+    settings = load_settings(engine="size", workers=1, engine_wait_timeout=5)
+    app = create_app(settings, pool=EnginePool(settings, {"size": SizeEngine}))
+    small = base64.b64encode(encode(Image.new("RGB", (120, 40), "white"))).decode()
+    for _ in range(3):  # each `with` runs the lifespan: warm on start, close on stop
+        with TestClient(app) as client:
+            assert client.post("/v1/ocr", json={"image_base64": small}).json()["text"] == "120x40"
+    outside = TestClient(app)  # no lifespan at all: instances are made on demand
+    assert outside.post("/v1/ocr", json={"image_base64": small}).json()["text"] == "120x40"

@@ -71,5 +71,9 @@ class EngineFailed(OcrServerError):
     status, code = 422, "engine_failed"
 
 
+class JobTimedOut(OcrServerError):
+    status, code = 408, "timeout"
+
+
 class ServerBusy(OcrServerError):
     status, code = 503, "busy"

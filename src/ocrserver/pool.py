@@ -31,7 +31,9 @@ class EnginePool:
         self._created: dict[str, int] = {}
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(self.size)
-        self._closed = False
+        self.max_queue = settings.resolved_max_queue()
+        self._waiting = 0
+        self._running = 0
 
     # ---- what exists -------------------------------------------------------------------------
     @property
@@ -76,8 +78,22 @@ class EnginePool:
             raise EngineUnavailable(f"Engine '{name}' is not available on this server: {info.reason}")
         wait = self.settings.engine_wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
-        if not self._slots.acquire(timeout=wait):
-            raise ServerBusy(f"All {self.size} OCR workers stayed busy for {wait:g} s; retry later.")
+        with self._lock:
+            if self._waiting >= self.max_queue and self._running >= self.size:
+                raise ServerBusy(
+                    f"All {self.size} OCR workers are busy and {self._waiting} jobs are waiting (OCR_MAX_QUEUE="
+                    f"{self.max_queue}); retry in a few seconds."
+                )
+            self._waiting += 1
+        try:
+            acquired = self._slots.acquire(timeout=wait)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        if not acquired:
+            raise ServerBusy(f"All {self.size} OCR workers stayed busy for {wait:g} s (OCR_QUEUE_TIMEOUT); retry later.")
+        with self._lock:
+            self._running += 1
         try:
             engine = self._take(name, deadline)
             try:
@@ -85,7 +101,17 @@ class EnginePool:
             finally:
                 self._idle[name].put(engine)
         finally:
+            with self._lock:
+                self._running -= 1
             self._slots.release()
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    @property
+    def running(self) -> int:
+        return self._running
 
     def _take(self, name: str, deadline: float) -> Engine:
         idle = self._ensure_queue(name)
@@ -123,12 +149,17 @@ class EnginePool:
         return engine
 
     def close(self) -> None:
+        """Close the idle instances and forget them, so a later lease (after a restart of the app's
+        lifespan, or a straggler during shutdown) makes a fresh instance instead of waiting forever for
+        one that is gone. Instances out on lease stay alive and return to the pool as usual."""
         with self._lock:
-            self._closed = True
-            queues = list(self._idle.values())
-        for idle in queues:
+            queues = list(self._idle.items())
+        for name, idle in queues:
             while True:
                 try:
-                    idle.get_nowait().close()
+                    engine = idle.get_nowait()
                 except queue.Empty:
                     break
+                with self._lock:
+                    self._created[name] -= 1
+                engine.close()

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     max_batch: int = Field(64, validation_alias="OCR_MAX_BATCH")
     max_pdf_pages: int = Field(50, validation_alias="OCR_MAX_PDF_PAGES")
     pdf_dpi: int = Field(200, validation_alias="OCR_PDF_DPI")
+    url_allowlist: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="OCR_URL_ALLOWLIST",
+        description="hosts and CIDRs that may be fetched although not public, e.g. 127.0.0.1,10.0.0.0/8",
+    )
+    api_key: SecretStr | None = Field(
+        None, validation_alias="OCR_API_KEY", description="require this key (X-API-Key or Bearer) on every endpoint but /health"
+    )
+    max_request_bytes: int = Field(64 * 1024 * 1024, validation_alias="OCR_MAX_REQUEST_BYTES")
+    request_timeout: float = Field(120.0, validation_alias="OCR_REQUEST_TIMEOUT", description="seconds per OCR job")
+    max_queue: int = Field(
+        0, validation_alias="OCR_MAX_QUEUE", description="OCR jobs that may wait for a worker; 0 = 4 x WORKERS; more get 503"
+    )
     engine_wait_timeout: float = Field(
         120.0, validation_alias="OCR_QUEUE_TIMEOUT", description="seconds a job may wait for a free engine"
     )
@@ -97,7 +109,7 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_S3", "AWS_S3_ENDPOINT", "S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")
     )
 
-    @field_validator("preload_engines", "languages", mode="before")
+    @field_validator("preload_engines", "languages", "url_allowlist", mode="before")
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -112,6 +124,9 @@ class Settings(BaseSettings):
             if Path(candidate).is_dir():
                 return Path(candidate)
         return None
+
+    def resolved_max_queue(self) -> int:
+        return self.max_queue if self.max_queue > 0 else 4 * max(1, self.workers)
 
     def resolved_ort_threads(self) -> int:
         if self.ort_threads > 0:

@@ -16,6 +16,7 @@ from ocrserver.api import hub_routes, labelstudio_routes, middleware, ocr_routes
 from ocrserver.errors import OcrServerError
 from ocrserver.labelstudio.backend import LabelStudioBackend
 from ocrserver.labelstudio.files import LabelStudioFiles
+from ocrserver.netguard import UrlGuard
 from ocrserver.pool import EnginePool
 from ocrserver.service import OcrService
 from ocrserver.settings import Settings, load_settings
@@ -28,10 +29,13 @@ def create_app(settings: Settings | None = None, pool: EnginePool | None = None)
     """Build the app. Engines are warmed when it starts (before it accepts requests), not here."""
     settings = settings or load_settings()
     pool = pool or EnginePool(settings)
-    fetcher = ImageFetcher(timeout=settings.fetch_timeout, max_bytes=settings.max_download_bytes)
+    guard = UrlGuard(settings.url_allowlist, trusted_origins=[settings.label_studio_url or "", settings.s3_endpoint_url or ""])
+    fetcher = ImageFetcher(timeout=settings.fetch_timeout, max_bytes=settings.max_download_bytes, guard=guard)
     service = OcrService(settings, pool, fetcher)
     labelstudio = LabelStudioBackend(settings, service, LabelStudioFiles(settings, fetcher))
     metrics = middleware.Metrics()
+    metrics.queued.set_function(lambda: pool.waiting)
+    metrics.running.set_function(lambda: pool.running)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
+from ocrserver.api.jobs import run_job
 from ocrserver.api.schemas import HubRequest, HubResponse
 from ocrserver.errors import OcrServerError, TooLarge
 from ocrserver.result import OcrResult
@@ -36,7 +36,7 @@ async def _ocr_system(request: Request, body: HubRequest) -> dict[str, Any]:
 
     async def one(index: int, image: str) -> tuple[list[dict[str, Any]], str]:
         try:
-            return _items(await run_in_threadpool(service.read_source, image, options)), ""
+            return _items(await run_job(service.settings.request_timeout, service.read_source, image, options)), ""
         except OcrServerError as exc:
             return [], f"image {index}: {exc.message}"
 

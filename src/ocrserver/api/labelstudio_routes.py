@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from ocrserver.errors import InvalidRequest, TooLarge
+from ocrserver.api.jobs import run_job
+from ocrserver.errors import InvalidRequest, JobTimedOut, TooLarge
 from ocrserver.labelstudio.backend import LabelStudioBackend
 
 router = APIRouter(tags=["label-studio"])
@@ -56,9 +57,14 @@ async def predict(request: Request) -> dict[str, Any]:
     context = params.get("context")
     if context is not None and not isinstance(context, dict):
         raise InvalidRequest("params.context must be an object with a 'result' list.")
-    predictions = await asyncio.gather(
-        *(run_in_threadpool(backend.predict_task, task, config, context) for task in tasks)
-    )
+    async def one(task: object) -> dict[str, Any]:
+        try:
+            return await run_job(backend.settings.request_timeout, backend.predict_task, task, config, context)
+        except JobTimedOut as exc:
+            log.error("task %s: %s", task.get("id") if isinstance(task, dict) else None, exc.message)
+            return backend.empty_prediction()
+
+    predictions = await asyncio.gather(*(one(task) for task in tasks))
     return {"results": list(predictions), "model_version": backend.model_version}
 
 

@@ -1,4 +1,4 @@
-"""Cross-cutting HTTP concerns: optional HTTP Basic auth, and request metrics."""
+"""Cross-cutting HTTP concerns: optional authentication (HTTP Basic, API key), a request-body cap, metrics."""
 
 from __future__ import annotations
 
@@ -30,51 +30,99 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
         )
         self.in_flight = Gauge("ocrserver_requests_in_flight", "HTTP requests being served", registry=self.registry)
-        self.ls_tasks = Counter(
-            "ocrserver_labelstudio_tasks_total", "Label Studio tasks predicted", ["kind", "outcome"], registry=self.registry
-        )
+        self.queued = Gauge("ocrserver_jobs_queued", "OCR jobs waiting for a worker", registry=self.registry)
+        self.running = Gauge("ocrserver_jobs_running", "OCR jobs running on a worker", registry=self.registry)
 
 
 class GuardAndMeasure:
-    """Plain ASGI middleware (no per-request task or stream, unlike ``@app.middleware``): optional
-    HTTP Basic auth, then request counts, latencies and in-flight gauge."""
+    """Plain ASGI middleware (no per-request task or stream, unlike ``@app.middleware``): authentication when
+    configured (HTTP Basic and/or an API key; either one passes), a cap on the request body, then request
+    counts, latencies and the in-flight gauge."""
 
     def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
         self.user = settings.basic_auth_user
         self.password = settings.basic_auth_pass.get_secret_value() if settings.basic_auth_pass else None
+        self.api_key = settings.api_key.get_secret_value() if settings.api_key else None
+        self.max_body = settings.max_request_bytes
+
+    def _allowed(self, request: Request) -> bool:
+        basic = bool(self.user and self.password)
+        if not basic and not self.api_key:
+            return True
+        if basic and _authorized(request, self.user or "", self.password or ""):
+            return True
+        return bool(self.api_key) and _has_api_key(request, self.api_key or "")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        if self.user and self.password and scope["path"] not in OPEN_PATHS and not _authorized(request, self.user, self.password):
-            response = JSONResponse(
-                {"error": "unauthorized", "detail": "HTTP Basic credentials required (BASIC_AUTH_USER / BASIC_AUTH_PASS)."},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Basic realm="ocrserver"'},
-            )
+        if scope["path"] not in OPEN_PATHS and not self._allowed(request):
+            ways = " or ".join(w for w, on in (("HTTP Basic (BASIC_AUTH_USER / BASIC_AUTH_PASS)", self.user),
+                                                ("an X-API-Key header (OCR_API_KEY)", self.api_key)) if on)
+            response = JSONResponse({"error": "unauthorized", "detail": f"Credentials required: {ways}."}, status_code=401,
+                                    headers={"WWW-Authenticate": 'Basic realm="ocrserver"'} if self.user else None)
             await response(scope, receive, send)
+            return
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await _too_large(self.max_body)(scope, receive, send)
             return
         started = time.perf_counter()
         status = 500
+        received = 0
+        response_started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _BodyTooLarge
+            return message
 
         async def send_and_record(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
             await send(message)
 
         self.metrics.in_flight.inc()
         try:
-            await self.app(scope, receive, send_and_record)
+            await self.app(scope, counted_receive, send_and_record)
+        except _BodyTooLarge:
+            status = 413
+            if not response_started:
+                await _too_large(self.max_body)(scope, receive, send)
         finally:
             self.metrics.in_flight.dec()
             route = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.requests.labels(route, scope["method"], str(status)).inc()
             self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        {"error": "too_large", "detail": f"The request body is over {limit:,} bytes (OCR_MAX_REQUEST_BYTES)."},
+        status_code=413,
+    )
+
+
+def _has_api_key(request: Request, key: str) -> bool:
+    given = request.headers.get("x-api-key", "")
+    if not given:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        given = token if scheme.lower() == "bearer" else ""
+    return bool(given) and secrets.compare_digest(given.encode(), key.encode())
 
 
 def _authorized(request: Request, user: str, password: str) -> bool:

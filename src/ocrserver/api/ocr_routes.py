@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from ocrserver.api.jobs import run_job
 from ocrserver.api.schemas import (
     BatchImage,
     BatchRequest,
@@ -93,7 +94,7 @@ async def ocr(
     if content_type.startswith("multipart/form-data"):
         data, model, body_format = await _read_multipart(request, service.settings.max_upload_bytes)
         options = _options(model)
-        result = await run_in_threadpool(service.read_bytes, data, options)
+        result = await run_job(service.settings.request_timeout, service.read_bytes, data, options)
     elif content_type.startswith("application/json") or not content_type:
         payload = await _read_json(request)
         try:
@@ -106,7 +107,7 @@ async def ocr(
         body_format = body.format
         if body.image_url is not None and not body.image_url.strip():
             raise InvalidRequest("image_url is empty.")
-        result = await run_in_threadpool(service.read_source, source, options)
+        result = await run_job(service.settings.request_timeout, service.read_source, source, options)
     else:
         raise InvalidRequest(
             f"Unsupported Content-Type {content_type!r}: send multipart/form-data with a 'file' field, "
@@ -133,7 +134,7 @@ async def ocr_batch(request: Request, body: BatchRequest) -> JSONResponse:
             options = _options(image, defaults=body)
             source = image.image_url if image.image_url is not None else image.image_base64
             assert source is not None
-            result = await run_in_threadpool(service.read_source, source, options)
+            result = await run_job(service.settings.request_timeout, service.read_source, source, options)
             return {"index": index, "ok": True, "status": 200, "result": result.to_dict(options.level)}
         except OcrServerError as exc:
             return {"index": index, "ok": False, "status": exc.status, "error": exc.to_dict()}

@@ -1,0 +1,110 @@
+"""Property-based tests: Hypothesis over the image and geometry code, Schemathesis over every API operation."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from ocrserver.api.app import create_app
+from ocrserver.errors import ImageTooLarge, InvalidImage, InvalidRegion
+from ocrserver.geometry import parse_region, rectify, rotated_rect_polygon
+from ocrserver.imaging import decode_pages
+from ocrserver.labelstudio.backend import polygon_value, rectangle_value
+from ocrserver.layout import count_text_lines, split_into_words
+from ocrserver.settings import load_settings
+
+finite = st.floats(min_value=-1e5, max_value=1e5, allow_nan=False, allow_infinity=False)
+coordinate = st.floats(min_value=0, max_value=400, allow_nan=False)
+
+
+@given(st.one_of(st.lists(finite, max_size=6), st.lists(st.lists(finite, min_size=0, max_size=3), max_size=8), st.text(max_size=5)))
+def test_parse_region_accepts_or_refuses_clearly(value: object) -> None:
+    try:
+        polygon = parse_region(value)
+    except InvalidRegion as exc:
+        assert "regions[0]" in exc.message
+    else:
+        assert len(polygon) >= 3 and all(len(p) == 2 for p in polygon)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(coordinate, coordinate), min_size=3, max_size=7))
+def test_rectify_returns_a_crop_or_a_region_error(points: list[tuple[float, float]]) -> None:
+    page = np.zeros((300, 400, 3), dtype=np.uint8)
+    try:
+        polygon = parse_region([list(p) for p in points])
+        crop = rectify(page, polygon)
+    except InvalidRegion:
+        return
+    assert crop.image.ndim == 3 and crop.image.shape[0] >= 1 and crop.image.shape[1] >= 1
+    mapped = crop.map_polygon([(0.0, 0.0), (float(crop.image.shape[1]), 0.0)])
+    assert all(math.isfinite(c) for p in mapped for c in p)
+
+
+@given(x=coordinate, y=coordinate, w=st.floats(1, 300), h=st.floats(1, 100), angle=st.floats(-360, 360))
+def test_rotated_rectangles_keep_their_size_and_start(x: float, y: float, w: float, h: float, angle: float) -> None:
+    polygon = rotated_rect_polygon(x, y, w, h, angle)
+    assert polygon[0] == pytest.approx((x, y))
+    assert math.dist(polygon[0], polygon[1]) == pytest.approx(w, rel=1e-6)
+    assert math.dist(polygon[0], polygon[3]) == pytest.approx(h, rel=1e-6)
+    value = rectangle_value(polygon, 800, 600)
+    assert 0 <= value["x"] <= 100 and 0 <= value["y"] <= 100 and 0 <= value["width"] <= 100 and 0 <= value["height"] <= 100
+    assert 0 <= value["rotation"] < 360
+    assert all(0 <= c <= 100 for point in polygon_value(polygon, 800, 600)["points"] for c in point)
+
+
+@settings(max_examples=200)
+@given(st.binary(max_size=2048))
+def test_decoding_random_bytes_never_fails_unexpectedly(data: bytes) -> None:
+    try:
+        pages = decode_pages(data, max_pixels=4_000_000)
+    except (InvalidImage, ImageTooLarge):
+        return
+    assert pages and all(page.mode == "RGB" for page in pages)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(arrays(np.uint8, st.tuples(st.integers(1, 60), st.integers(1, 120), st.just(3))))
+def test_counting_text_lines_works_on_any_pixels(image: np.ndarray) -> None:
+    assert 0 <= count_text_lines(image) <= image.shape[0]
+
+
+@given(st.text(max_size=40), st.floats(0, 1))
+def test_word_split_covers_the_words_in_order(text: str, confidence: float) -> None:
+    words = split_into_words(text, confidence, [(0, 0), (100, 0), (100, 10), (0, 10)])
+    assert [w.text for w in words] == text.split()
+    lefts = [w.polygon[0][0] for w in words]
+    assert lefts == sorted(lefts)
+
+
+# ---- every API operation: no server errors -------------------------------------------------------------
+APP = create_app(load_settings(workers=1, max_batch=4, fetch_timeout=1.0))
+SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+CLOSED = "http://127.0.0.1:9/x.png"  # nothing listens there; generated URLs never leave the machine
+
+
+def _keep_on_loopback(body: object) -> object:
+    if isinstance(body, str):
+        return CLOSED if _URL.match(body) else body
+    if isinstance(body, list):
+        return [_keep_on_loopback(item) for item in body]
+    if isinstance(body, dict):
+        return {key: _keep_on_loopback(value) for key, value in body.items()}
+    return body
+
+
+@SCHEMA.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_operation_answers_a_server_error(case) -> None:
+    if case.body is not None:
+        case.body = _keep_on_loopback(case.body)
+    response = case.call()
+    assert response.status_code < 500, (case.method, case.path, case.body, response.text[:500])
