@@ -62,7 +62,9 @@ def sample_regions(count: int, seed: int) -> list[dict]:
                 regions.append({"task": task_id, "image": label["image"], "lang": label["language"], "box": box,
                                 "text": region["text"], "size": (label["width"], label["height"])})
     rng.shuffle(regions)
-    return regions[:count]
+    # An annotator draws several boxes on one page, then moves to the next: group the sample by task
+    # (the server keeps recently used pages decoded; its first call per task is reported apart).
+    return sorted(regions[:count], key=lambda region: region["task"])
 
 
 def predict_body(region: dict, image_url: str) -> dict:

@@ -125,6 +125,8 @@ def main() -> None:
     late = statistics.mean(v for _, v in samples[-tenth:]) / 1024
     print(f"server RSS: peak {peak / 1024:.0f} MiB, first tenth {early:.0f} MiB, last tenth {late:.0f} MiB "
           f"(drift {late - early:+.0f} MiB), now {current / 1024:.0f} MiB")
+    step = max(1, len(samples) // 10)
+    print("RSS over time (s: MiB): " + ", ".join(f"{t:.0f}: {v / 1024:.0f}" for t, v in samples[::step]))
 
 
 if __name__ == "__main__":

@@ -102,15 +102,21 @@ def test_polygons_when_asked_and_the_config_has_a_polygon_tool(page) -> None:
     assert [i["value"]["text"][0] for i in items if i["type"] == "textarea"][:5] == LINES[0].split()
 
 
-def test_interactive_rectangle_returns_its_text_on_the_same_region(client: TestClient, page) -> None:
-    body = copy.deepcopy(capture("predict_interactive_ui_clean")["json"])
+def _drawn_around_line(capture_name: str, page: dict, line: int, pad: int) -> tuple[dict, dict]:
+    """A captured interactive request whose last (drawn) region is moved onto one rendered line."""
+    body = copy.deepcopy(capture(capture_name)["json"])
     width, height = page["size"]
-    x0, y0, x1, y1 = page["boxes"][1]
+    x0, y0, x1, y1 = page["boxes"][line]
     drawn = body["params"]["context"]["result"][-1]
     drawn.update(original_width=width, original_height=height)
-    drawn["value"].update(x=(x0 - 6) / width * 100, y=(y0 - 6) / height * 100,
-                          width=(x1 - x0 + 12) / width * 100, height=(y1 - y0 + 12) / height * 100)
+    drawn["value"].update(x=(x0 - pad) / width * 100, y=(y0 - pad) / height * 100,
+                          width=(x1 - x0 + 2 * pad) / width * 100, height=(y1 - y0 + 2 * pad) / height * 100)
     body["tasks"][0]["data"] = {"ocr": page["url"]}
+    return body, drawn
+
+
+def test_interactive_rectangle_returns_its_text_on_the_same_region(client: TestClient, page) -> None:
+    body, drawn = _drawn_around_line("predict_interactive_ui_clean", page, line=1, pad=6)
     results = client.post("/predict", json=body).json()["results"]
     assert len(results) == 1
     items = {item["type"]: item for item in results[0]["result"]}
@@ -122,14 +128,7 @@ def test_interactive_rectangle_returns_its_text_on_the_same_region(client: TestC
 
 
 def test_interactive_takes_the_last_region_of_a_busy_context(client: TestClient, page) -> None:
-    body = copy.deepcopy(capture("predict_interactive_ui_with_existing_regions")["json"])
-    width, height = page["size"]
-    x0, y0, x1, y1 = page["boxes"][0]
-    drawn = body["params"]["context"]["result"][-1]
-    drawn.update(original_width=width, original_height=height)
-    drawn["value"].update(x=(x0 - 5) / width * 100, y=(y0 - 5) / height * 100,
-                          width=(x1 - x0 + 10) / width * 100, height=(y1 - y0 + 10) / height * 100)
-    body["tasks"][0]["data"] = {"ocr": page["url"]}
+    body, drawn = _drawn_around_line("predict_interactive_ui_with_existing_regions", page, line=0, pad=5)
     result = client.post("/predict", json=body).json()["results"][0]["result"]
     assert {i["id"] for i in result} == {drawn["id"]}
     assert [i["value"]["text"] for i in result if i["type"] == "textarea"] == [[LINES[0]]]

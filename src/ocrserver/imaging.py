@@ -111,6 +111,3 @@ def _render_pdf(data: bytes, max_pixels: int, *, max_pages: int, dpi: int, pages
     finally:
         document.close()
 
-
-def to_bgr_array(image: Image.Image) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])

@@ -14,7 +14,6 @@ from typing import Any, Literal
 Point = tuple[float, float]
 Polygon = list[Point]
 Level = Literal["page", "block", "line", "word"]
-LEVELS: tuple[Level, ...] = ("page", "block", "line", "word")
 
 
 def bbox_of(polygon: Polygon) -> tuple[float, float, float, float]:

@@ -3,6 +3,7 @@ backend all call this; none of them talks to engines directly."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import time
 from dataclasses import dataclass, field
@@ -132,6 +133,8 @@ class OcrService:
                 for index, image in enumerate(images)
             ]
             job.timing_ms["ocr"] = (time.perf_counter() - ocr_started) * 1000
+        if options.regions is None:
+            release_free_memory()  # whole pages leave multi-MB buffers behind
         job.timing_ms["total"] = sum(job.timing_ms.values())
         info = self.pool.info(job.engine)
         return OcrResult(
@@ -162,6 +165,24 @@ class OcrService:
                 "Try another engine; other images are unaffected."
             ) from exc
         return Page(width=width, height=height, blocks=blocks, index=index)
+
+
+def release_free_memory() -> None:
+    """Hand freed heap back to the OS (glibc's malloc_trim); a no-op elsewhere."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def read_region(engine: Engine, page: np.ndarray, region: Polygon, languages: list[str]) -> Block:

@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote_to_bytes, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -38,8 +38,6 @@ def decode_base64(value: str, max_bytes: int) -> bytes:
     if match:
         payload = text[match.end():]
         if not match.group("b64"):
-            from urllib.parse import unquote_to_bytes
-
             return unquote_to_bytes(payload)
         text = payload
     if len(text) * 3 // 4 > max_bytes:
