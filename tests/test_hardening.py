@@ -105,10 +105,11 @@ def test_internal_addresses_are_refused_with_the_setting_that_opens_them(guarded
         server.close()
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1/", "ftp://example.org/x.png"])
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1/", "ftp://user:hunter2@example.org/x.png?k=s3cr3t"])
 def test_only_http_schemes_are_fetched(guarded: TestClient, url: str) -> None:
     response = guarded.post("/v1/ocr", json={"image_url": url})
     assert response.status_code == 422 and "http(s)" in response.json()["detail"]
+    assert "hunter2" not in response.text and "s3cr3t" not in response.text
 
 
 def test_every_redirect_hop_is_checked(line_png: bytes) -> None:

@@ -19,7 +19,7 @@ from ocrserver.languages import parse_languages
 from ocrserver.pool import EnginePool
 from ocrserver.result import Block, Level, Line, OcrResult, Page, Polygon, Word
 from ocrserver.settings import Settings
-from ocrserver.sources import ImageFetcher, decode_base64, has_url_scheme, is_url
+from ocrserver.sources import ImageFetcher, decode_base64, has_url_scheme, is_url, safe_url
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class OcrService:
         if is_url(source.strip()):
             return self.fetcher.fetch(source.strip())
         if has_url_scheme(source.strip()):
-            raise InvalidRequest(f"Only http(s) URLs, data URIs or base64 are accepted, got {source.strip()[:40]!r}.")
+            raise InvalidRequest(f"Only http(s) URLs, data URIs or base64 are accepted, got {safe_url(source.strip())!r}.")
         return decode_base64(source, self.settings.max_upload_bytes)
 
     def decode(self, data: bytes, pages: list[int] | None = None) -> list[Image.Image]:
