@@ -10,7 +10,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir . && useradd --system --home /app ocr
+RUN pip install --no-cache-dir ".[fastpaddle]" && useradd --system --home /app ocr
 USER ocr
 
 ENV OCR_HOST=0.0.0.0 OCR_PORT=9090

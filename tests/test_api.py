@@ -58,6 +58,7 @@ def test_engines_lists_languages_versions_and_the_default(client: TestClient) ->
     assert "rapidocr" in engines["ppocr"]["version"]
     assert engines["tesseract"]["available"] and {"en", "zh"} <= set(engines["tesseract"]["languages"])
     assert "tesseract 5" in engines["tesseract"]["version"]
+    assert engines["fastpaddle"]["available"] and "faster-paddle" in engines["fastpaddle"]["version"]
 
 
 def test_openapi_documents_both_request_kinds(client: TestClient) -> None:
@@ -352,3 +353,15 @@ def test_profiles_route_latin_text_to_the_fast_engine_and_cjk_to_ppocr(client: T
     assert post_json(client, image_base64=b64(chinese), profile="fast", lang="zh").json()["engine"] == "ppocr"
     assert post_json(client, image_base64=data, profile="fast", engine="ppocr").json()["engine"] == "ppocr"
     assert post_json(client, image_base64=data, profile="slow").status_code == 422
+
+
+def test_the_fastpaddle_engine_reads_pages_and_regions(client: TestClient, two_lines) -> None:
+    data, boxes = two_lines
+    page = post_json(client, image_base64=b64(data), engine="fastpaddle").json()
+    assert page["engine"] == "fastpaddle" and page["text"] == "\n".join(LINES)
+    assert page["model_version"] == "PP-OCRv6-small-faster-paddle"
+    line = page["pages"][0]["blocks"][0]["lines"][0]
+    assert iou(line["bbox"], boxes[0]) > 0.4 and 0.8 < line["confidence"] <= 1
+    x0, y0, x1, y1 = boxes[1]
+    region = post_json(client, image_base64=b64(data), engine="fastpaddle", regions=[[x0 - 6, y0 - 6, x1 + 6, y1 + 6]]).json()
+    assert [b["text"] for b in region["pages"][0]["blocks"]] == [LINES[1]]

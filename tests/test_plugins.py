@@ -39,7 +39,7 @@ class SizeEngine(Engine):
 
 
 def test_entry_points_register_the_builtin_engines() -> None:
-    assert {"ppocr", "tesseract"} <= set(discover_engines())
+    assert {"ppocr", "tesseract", "fastpaddle"} <= set(discover_engines())
 
 
 def test_a_plugin_engine_serves_requests_and_its_failures_stay_per_image() -> None:

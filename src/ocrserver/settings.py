@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     ort_threads: int = Field(
         0, validation_alias="OCR_ORT_THREADS", description="ONNX Runtime threads per engine; 0 = cores / workers"
     )
+    fastpaddle_model: Literal["tiny", "small"] = Field("small", validation_alias="OCR_FASTPADDLE_MODEL")
     tessdata_dir: Path | None = Field(None, validation_alias=AliasChoices("OCR_TESSDATA", "TESSDATA_PREFIX"))
 
     max_image_pixels: int = Field(60_000_000, validation_alias="OCR_MAX_IMAGE_PIXELS")

@@ -1,0 +1,66 @@
+"""PP-OCRv6 (tiny or small) through ``faster-paddle``: ONNX Runtime inside a Rust extension, models in the
+wheel, no numpy/OpenCV/onnxruntime dependency. Optional: ``pip install 'ocrserver[fastpaddle]'``.
+
+It returns axis-aligned line boxes (rotation is not kept) and has no recognition-only entry point, so a
+region is always read with detection first. Its strength is whole pages (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import io
+from importlib.metadata import PackageNotFoundError, version
+
+from PIL import Image
+
+from ocrserver.engines.base import Engine, EngineInfo
+from ocrserver.engines.ppocr import LANGUAGES
+from ocrserver.layout import group_into_blocks, sort_reading_order, split_into_words
+from ocrserver.result import Block, Line, rect_polygon
+from ocrserver.settings import Settings
+
+
+class FastPaddleEngine(Engine):
+    name = "fastpaddle"
+
+    @classmethod
+    def probe(cls, settings: Settings) -> EngineInfo:
+        try:
+            package = version("faster-paddle")
+        except PackageNotFoundError:
+            return EngineInfo(name=cls.name, available=False,
+                              reason="Install it with: pip install 'ocrserver[fastpaddle]' (faster-paddle).")
+        return EngineInfo(
+            name=cls.name,
+            available=True,
+            version=f"faster-paddle {package}",
+            model_version=f"PP-OCRv6-{settings.fastpaddle_model}-faster-paddle",
+            languages=LANGUAGES,
+            abilities=["page", "region", "multiline_region", "confidence"],
+        )
+
+    def __init__(self, settings: Settings) -> None:
+        from faster_paddle import OcrEngine
+
+        self._engine = OcrEngine(model_size=settings.fastpaddle_model, threads=settings.resolved_ort_threads())
+
+    def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
+        return group_into_blocks(self._lines(image))
+
+    def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
+        return sort_reading_order(self._lines(crop))
+
+    def _lines(self, image: Image.Image) -> list[Line]:
+        encoded = io.BytesIO()
+        image.convert("RGB").save(encoded, format="BMP")  # uncompressed: cheapest to write and to read
+        result = self._engine.ocr(encoded.getvalue())
+        lines = []
+        for item in (result.get("bounds") or {}).values():
+            text = str(item.get("text", "")).strip()
+            if not text:
+                continue
+            (x0, y0), (x1, y1) = item["topLeftCoord"], item["bottomRightCoord"]
+            polygon = rect_polygon(float(x0), float(y0), float(x1), float(y1))
+            confidence = float(item.get("confidence", 0.0))
+            lines.append(Line(text=text, confidence=confidence, polygon=polygon,
+                              words=split_into_words(text, confidence, polygon)))
+        return lines
