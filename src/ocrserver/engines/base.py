@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, ClassVar
 
 from PIL import Image
@@ -28,6 +29,11 @@ class EngineInfo:
     abilities: list[str] = field(default_factory=list)
     reason: str = ""
 
+    @classmethod
+    def missing(cls, name: str, install_hint: str) -> EngineInfo:
+        """An engine whose packages are not installed."""
+        return cls(name=name, available=False, reason=f"Install it with: {install_hint}")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -39,6 +45,14 @@ class EngineInfo:
                 f"It supports: {', '.join(self.languages) or 'none installed'}."
                 + (f" {self.reason}" if self.reason else "")
             )
+
+
+def installed_version(package: str) -> str | None:
+    """The installed version of a distribution, or None when it is not installed."""
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 class Engine(ABC):

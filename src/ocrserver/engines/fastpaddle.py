@@ -8,11 +8,10 @@ region is always read with detection first. Its strength is whole pages (docs/be
 from __future__ import annotations
 
 import io
-from importlib.metadata import PackageNotFoundError, version
 
 from PIL import Image
 
-from ocrserver.engines.base import Engine, EngineInfo
+from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.ppocr import LANGUAGES
 from ocrserver.layout import group_into_blocks, sort_reading_order, split_into_words
 from ocrserver.result import Block, Line, rect_polygon
@@ -24,11 +23,9 @@ class FastPaddleEngine(Engine):
 
     @classmethod
     def probe(cls, settings: Settings) -> EngineInfo:
-        try:
-            package = version("faster-paddle")
-        except PackageNotFoundError:
-            return EngineInfo(name=cls.name, available=False,
-                              reason="Install it with: pip install 'ocrserver[fastpaddle]' (faster-paddle).")
+        package = installed_version("faster-paddle")
+        if package is None:
+            return EngineInfo.missing(cls.name, "pip install 'ocrserver[fastpaddle]' (faster-paddle)")
         return EngineInfo(
             name=cls.name,
             available=True,

@@ -8,13 +8,12 @@ every flag on every call. The two share one recogniser and classifier.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from ocrserver.engines.base import Engine, EngineInfo
+from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.languages import normalize_language
 from ocrserver.layout import count_text_lines, group_into_blocks, sort_reading_order, split_into_words
 from ocrserver.result import Block, Line, Word, rect_polygon
@@ -29,29 +28,14 @@ LANGUAGES = sorted({normalize_language(code) for code in _RAPIDOCR_LANGS})
 MODEL_VERSION = "PP-OCRv6-small"
 
 
-def _rapidocr_version() -> str | None:
-    try:
-        return version("rapidocr")
-    except PackageNotFoundError:
-        return None
-
-
 class PPOCREngine(Engine):
     name = "ppocr"
 
     @classmethod
     def probe(cls, settings: Settings) -> EngineInfo:
-        rapid_version = _rapidocr_version()
-        try:
-            ort_version = version("onnxruntime")
-        except PackageNotFoundError:
-            ort_version = None
+        rapid_version, ort_version = installed_version("rapidocr"), installed_version("onnxruntime")
         if rapid_version is None or ort_version is None:
-            return EngineInfo(
-                name=cls.name,
-                available=False,
-                reason="Install it with: pip install rapidocr==3.10.0 onnxruntime",
-            )
+            return EngineInfo.missing(cls.name, "pip install rapidocr==3.10.0 onnxruntime")
         return EngineInfo(
             name=cls.name,
             available=True,

@@ -7,13 +7,12 @@ a time, as the API objects are not thread-safe. The page segmentation mode is ch
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from ocrserver.engines.base import Engine, EngineInfo
+from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.errors import EngineUnavailable
 from ocrserver.languages import normalize_language, tesseract_code
 from ocrserver.layout import count_text_lines
@@ -34,10 +33,9 @@ class TesseractEngine(Engine):
 
     @classmethod
     def probe(cls, settings: Settings) -> EngineInfo:
-        try:
-            wheel = version("tesserocr")
-        except PackageNotFoundError:
-            return EngineInfo(name=cls.name, available=False, reason="Install it with: pip install tesserocr")
+        wheel = installed_version("tesserocr")
+        if wheel is None:
+            return EngineInfo.missing(cls.name, "pip install tesserocr")
         tessdata = settings.resolved_tessdata_dir()
         languages = installed_languages(tessdata) if tessdata else []
         if not languages:
