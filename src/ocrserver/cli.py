@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -45,9 +43,10 @@ def serve(
     import uvicorn
 
     from ocrserver.api.app import create_app
+    from ocrserver.memory import limit_malloc_arenas
 
     settings = _settings(host=host, port=port, engine=engine, profile=profile, workers=workers, log_level=log_level)
-    limit_malloc_arenas()
+    limit_malloc_arenas()  # before uvicorn starts any thread
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(settings),
@@ -56,21 +55,6 @@ def serve(
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=30,
     )
-
-
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's malloc arenas before any thread starts (unless MALLOC_ARENA_MAX is set).
-
-    OCR jobs run on rotating worker threads and each would keep its own arena full of freed multi-MB page
-    buffers: under load the server's memory kept growing (load benchmark: +969 MiB in 60 s); with two
-    arenas it grows half as much and throughput rises (docs/benchmarks.md).
-    """
-    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # -8 = M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass  # not glibc (musl, ...): nothing to tune
 
 
 def expand_inputs(inputs: tuple[str, ...]) -> list[str]:

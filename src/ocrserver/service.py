@@ -3,7 +3,6 @@ backend all call this; none of them talks to engines directly."""
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import time
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from ocrserver.errors import EngineFailed, InvalidRequest, OcrServerError
 from ocrserver.geometry import RectifiedCrop, parse_region, rectify
 from ocrserver.imaging import decode_pages
 from ocrserver.languages import parse_languages
+from ocrserver.memory import release_free_memory
 from ocrserver.pool import EnginePool
 from ocrserver.result import Block, Level, Line, OcrResult, Page, Polygon, Word
 from ocrserver.settings import Settings
@@ -165,24 +165,6 @@ class OcrService:
                 "Try another engine; other images are unaffected."
             ) from exc
         return Page(width=width, height=height, blocks=blocks, index=index)
-
-
-def release_free_memory() -> None:
-    """Hand freed heap back to the OS (glibc's malloc_trim); a no-op elsewhere."""
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _load_libc() -> ctypes.CDLL | None:
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim  # noqa: B018 - glibc only
-        return libc
-    except (OSError, AttributeError):
-        return None
-
-
-_LIBC = _load_libc()
 
 
 def read_region(engine: Engine, page: np.ndarray, region: Polygon, languages: list[str]) -> Block:
