@@ -172,7 +172,7 @@ def read_region(engine: Engine, page: np.ndarray, region: Polygon, languages: li
     crop = rectify(page, region)
     if is_blank(crop.image):
         return Block(lines=[], polygon=list(region))
-    lines = [clip_to_crop(line, crop) for line in engine.read_region(Image.fromarray(crop.image), languages)]
+    lines = engine.read_region(Image.fromarray(crop.image), languages)
     return Block(lines=[_to_page(line, crop) for line in lines], polygon=list(region))
 
 
@@ -182,25 +182,18 @@ def is_blank(image: np.ndarray, min_contrast: int = 12) -> bool:
     return float(gray.max() - gray.min()) < min_contrast
 
 
-def clip_to_crop(line: Line, crop: RectifiedCrop) -> Line:
-    """Keep an engine's (padded) boxes inside the crop, so a region's lines never leave the region."""
+def _to_page(line: Line, crop: RectifiedCrop) -> Line:
+    """A line read in the crop, in page coordinates. Engines' boxes are padded, so they are first kept
+    inside the crop: a region's lines never leave the region."""
     height, width = crop.image.shape[:2]
 
-    def clip(polygon: Polygon) -> Polygon:
-        return [(min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))) for x, y in polygon]
+    def place(polygon: Polygon) -> Polygon:
+        clipped = [(min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))) for x, y in polygon]
+        return crop.map_polygon(clipped)
 
     return Line(
         text=line.text,
         confidence=line.confidence,
-        polygon=clip(line.polygon),
-        words=[Word(text=w.text, confidence=w.confidence, polygon=clip(w.polygon)) for w in line.words],
-    )
-
-
-def _to_page(line: Line, crop: RectifiedCrop) -> Line:
-    return Line(
-        text=line.text,
-        confidence=line.confidence,
-        polygon=crop.map_polygon(line.polygon),
-        words=[Word(text=w.text, confidence=w.confidence, polygon=crop.map_polygon(w.polygon)) for w in line.words],
+        polygon=place(line.polygon),
+        words=[Word(text=w.text, confidence=w.confidence, polygon=place(w.polygon)) for w in line.words],
     )
