@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from ocrserver.api.bodies import json_body
 from ocrserver.api.jobs import run_job
 from ocrserver.errors import InvalidRequest, JobTimedOut, TooLarge
 from ocrserver.labelstudio.backend import LabelStudioBackend
@@ -23,11 +24,7 @@ def _backend(request: Request) -> LabelStudioBackend:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    body = await request.body()
-    try:
-        payload = json.loads(body) if body else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"The body is not valid JSON: {exc}.") from exc
+    payload = await json_body(request, when_empty="The body must be a JSON object.")
     if not isinstance(payload, dict):
         raise InvalidRequest("The body must be a JSON object.")
     return payload

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from ocrserver.api.bodies import json_body
 from ocrserver.api.jobs import run_job
 from ocrserver.api.schemas import (
     BatchImage,
@@ -96,7 +97,9 @@ async def ocr(
         options = _options(model)
         result = await run_job(service.settings.request_timeout, service.read_bytes, data, options)
     elif content_type.startswith("application/json") or not content_type:
-        payload = await _read_json(request)
+        payload = await json_body(
+            request, when_empty="The request body is empty: send JSON with image_url or image_base64, or a multipart 'file'."
+        )
         try:
             body = OcrJsonRequest.model_validate(payload)
         except ValidationError as exc:
@@ -159,16 +162,6 @@ def _bare_image(value: str) -> BatchImage:
 
     stripped = value.strip()
     return BatchImage(image_url=stripped) if is_url(stripped) else BatchImage(image_base64=value)
-
-
-async def _read_json(request: Request) -> Any:
-    body = await request.body()
-    if not body:
-        raise InvalidRequest("The request body is empty: send JSON with image_url or image_base64, or a multipart 'file'.")
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest(f"The body is not valid JSON: {exc}.") from exc
 
 
 async def _read_multipart(request: Request, max_bytes: int) -> tuple[bytes, OcrOptionsIn, FormatName]:
