@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 PageImage = Image.Image | np.ndarray
 
 PROFILES = ("accurate", "fast")
-FAST_ENGINE = "tesseract"
-# Tesseract's Debian models read these far worse than PP-OCR (dev-set zh box CER 0.50 vs 0.02).
+# The fast profile's engines, first that has all the languages wins; Tesseract's Debian models read CJK far
+# worse than PP-OCR (dev-set zh box CER 0.50 vs 0.02), so it is never chosen for them.
+FAST_ENGINES = ("ppocr-tiny", "tesseract")
 CJK_LANGUAGES = {"zh", "zh-Hant", "ja", "ko"}
 
 
@@ -94,15 +95,20 @@ class OcrService:
         return PreparedJob(engine=name, languages=languages)
 
     def engine_for(self, languages: list[str], profile: str | None = None) -> str:
-        """The engine a profile picks for these languages (see Settings.profile)."""
+        """The engine a profile picks for these languages (see Settings.profile); when the default engine lacks
+        a language, any installed engine that has them all (Tesseract with its language packs)."""
         chosen = profile or self.settings.profile
         if chosen not in PROFILES:
             raise InvalidRequest(f"Unknown profile {chosen!r}; use one of: {', '.join(PROFILES)}.")
-        if chosen == "fast" and FAST_ENGINE in self.pool.names and not set(languages) & CJK_LANGUAGES:
-            fast = self.pool.info(FAST_ENGINE)
-            if fast.available and all(lang in fast.languages for lang in languages):
-                return FAST_ENGINE
-        return self.settings.engine
+        wanted = set(languages)
+        first = [name for name in FAST_ENGINES if not (name == "tesseract" and wanted & CJK_LANGUAGES)]
+        candidates = [*(first if chosen == "fast" else []), self.settings.engine, *sorted(self.pool.names)]
+        for name in dict.fromkeys(candidates):
+            if name in self.pool.names:
+                info = self.pool.info(name)
+                if info.available and wanted <= set(info.languages):
+                    return name
+        return self.settings.engine  # which then refuses the languages with a message naming them
 
     def read_source(self, source: str, options: OcrOptions) -> OcrResult:
         job = self.prepare(options)

