@@ -49,7 +49,8 @@ async def predict(request: Request) -> dict[str, Any]:
     xml = body.get("label_config")
     if not isinstance(xml, str) or not xml.strip():
         raise InvalidRequest("'label_config' (the project's labeling config) is missing.")
-    config = await run_in_threadpool(backend.config, xml)
+    # parsing takes milliseconds, so it leaves the event loop; the interactive hot path finds it cached
+    config = backend.cached_config(xml) or await run_in_threadpool(backend.config, xml)
     params = body.get("params") if isinstance(body.get("params"), dict) else {}
     context = params.get("context")
     if context is not None and not isinstance(context, dict):

@@ -82,9 +82,13 @@ class LabelStudioBackend:
         self.files.remember_setup(body.get("hostname"), body.get("access_token"))
         return {"model_version": self.model_version}
 
-    def config(self, xml: str) -> OcrLabelConfig:
+    def cached_config(self, xml: str) -> OcrLabelConfig | None:
+        """The parsed config when this XML was seen before (cheap enough for the event loop)."""
         with self._configs_lock:
-            cached = self._configs.get(xml)
+            return self._configs.get(xml)
+
+    def config(self, xml: str) -> OcrLabelConfig:
+        cached = self.cached_config(xml)
         if cached is not None:
             return cached
         parsed = OcrLabelConfig.parse(xml)
