@@ -16,7 +16,7 @@ class OcrOptionsIn(BaseModel):
 
     engine: str | None = Field(None, description="engine name (GET /v1/engines); default: chosen by the profile")
     profile: Literal["accurate", "fast"] | None = Field(
-        None, description="accurate: PP-OCR; fast: Tesseract where it has the language (not CJK). Default: OCR_PROFILE"
+        None, description="accurate: ppocr; fast: ppocr-tiny where it has the languages, else Tesseract (not CJK). Default: OCR_PROFILE"
     )
     lang: str | list[str] | None = Field(
         None, description="language code(s): 'en', 'zh', 'de+en', ['en', 'zh']; any common spelling (eng, chi_sim)"
