@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ocrserver.engines.orientation import is_upside_down
 from ocrserver.engines.ppocr import PPOCREngine, PPOCRTinyEngine
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, find_tiny_models
 from ocrserver.settings import load_settings
@@ -57,3 +58,10 @@ def test_the_cascade_settles_confident_lines_with_tiny_and_rereads_the_rest_with
     assert tiny != small, "the test image no longer separates the two models"
     assert read(0.999, blurred) == small  # tiny was unsure of some character: small's reading wins
     assert read(0.0001, blurred) == tiny
+
+
+def test_a_page_turns_as_a_whole_by_the_lines_weighted_verdicts() -> None:
+    # one long, sure upright line outweighs two short upside-down verdicts, and the other way round
+    assert not is_upside_down([("0", 0.99), ("180", 0.95), ("180", 0.92)], [900, 120, 150])
+    assert is_upside_down([("0", 0.6), ("180", 0.95), ("180", 0.92)], [300, 400, 350])
+    assert not is_upside_down([], [])

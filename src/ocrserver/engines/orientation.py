@@ -1,0 +1,44 @@
+"""One orientation verdict per page instead of one per line.
+
+PP-OCR's angle classifier looks at each detected line alone and turns it by 180° when it is at least 90 %
+sure the line is upside down. On upright documents it is wrong often enough to cost words: dev set, 61
+pages, bag-of-words F1 0.846 with it, 0.854 without. Without it an upside-down page is lost (BoW F1 0.12).
+Pooling the classifier's verdicts over all lines of the page, weighted by how long each line is and how
+sure the classifier is, and turning every line or none, keeps both: upright pages read as if there were no
+classifier, upside-down pages read as well as upright ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from rapidocr.ch_ppocr_cls.utils import TextClsOutput
+
+UPSIDE_DOWN = "180"
+Classifier = Callable[[list[np.ndarray]], TextClsOutput]
+
+
+class PageOrientationVote:
+    """A drop-in for rapidocr's TextClassifier on whole pages. ``classifier`` must report its verdicts without
+    turning any line itself (its ``cls_thresh`` set above 1)."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        self.classifier = classifier
+        self.last_upside_down = False  # the verdict on the last page (an engine instance reads one page at a time)
+
+    def __call__(self, lines: list[np.ndarray]) -> TextClsOutput:
+        verdicts = self.classifier(lines)
+        labels = verdicts.cls_res or []
+        self.last_upside_down = is_upside_down(labels, [line.shape[1] for line in lines])
+        if self.last_upside_down:
+            turned = [np.ascontiguousarray(np.rot90(line, 2)) for line in lines]
+            return TextClsOutput(img_list=turned, cls_res=labels, elapse=verdicts.elapse)
+        return TextClsOutput(img_list=list(lines), cls_res=labels, elapse=verdicts.elapse)
+
+
+def is_upside_down(labels: Sequence[tuple[str, float]], widths: Sequence[int]) -> bool:
+    """Whether the lines' verdicts, weighted by line width times confidence, say the page is upside down."""
+    upside_down = sum(width * score for (label, score), width in zip(labels, widths, strict=True) if label == UPSIDE_DOWN)
+    upright = sum(width * score for (label, score), width in zip(labels, widths, strict=True) if label != UPSIDE_DOWN)
+    return upside_down > upright
