@@ -4,6 +4,7 @@
 1. ocrserver: POST /predict with params.context (a drawn rectangle), end to end over HTTP, against a running
    `ocrserver serve` whose task images come from a loopback HTTP server (the decoded page is cached per task,
    as in real use; each task's first call, which downloads and decodes, is reported apart).
+1b. the HTTP floor: the same request body sent to /webhook, which does nothing with it.
 2. raw engine: the same region read in this process by the same engine class, from an already decoded page
    (what the server does minus HTTP, JSON and Label Studio translation) -> the server's overhead.
 3. pytesseract per call: how the existing Label Studio Tesseract backend works (image re-read, one
@@ -79,7 +80,7 @@ def predict_body(region: dict, image_url: str) -> dict:
 
 
 def summary(name: str, latencies: list[float], errors: int, chars: int) -> dict:
-    return {"system": name, "n": len(latencies), "cer": errors / max(1, chars),
+    return {"system": name, "n": len(latencies), "cer": f"{errors / chars:.3f}" if chars else "",
             "p50": statistics.median(latencies), "p95": float(np.percentile(latencies, 95)),
             "mean": statistics.mean(latencies)}
 
@@ -107,7 +108,7 @@ def main() -> None:
     if not args.no_pytesseract:
         import pytesseract
 
-    results: dict[str, list] = {key: [[], 0, 0] for key in ("server", "raw", "pytesseract")}
+    results: dict[str, list] = {key: [[], 0, 0] for key in ("server", "http floor", "raw", "pytesseract")}
     first_calls: list[float] = []
     seen_tasks: set[int] = set()
     server_env = {"OCR_ENGINE": args.engine, "OCR_ORT_THREADS": str(settings.resolved_ort_threads()),
@@ -133,6 +134,10 @@ def main() -> None:
             bucket[0].append(elapsed)
             bucket[1] += Levenshtein.distance(normalize(" ".join(texts)), truth)
             bucket[2] += len(truth)
+            # 1b. the HTTP floor: the same body to an endpoint that does nothing with it (/webhook)
+            started = time.perf_counter()
+            client.post("/webhook", json=body).raise_for_status()
+            results["http floor"][0].append((time.perf_counter() - started) * 1000)
             # 2. the raw engine call on the same region
             x0, y0, x1, y1 = region["box"]
             started = time.perf_counter()
@@ -160,12 +165,15 @@ def main() -> None:
     print("| system | calls | CER | p50 ms | p95 ms | mean ms |")
     print("|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['system']} | {row['n']} | {row['cer']:.3f} | {row['p50']:.1f} | {row['p95']:.1f} | {row['mean']:.1f} |")
+        print(f"| {row['system']} | {row['n']} | {row['cer']} | {row['p50']:.1f} | {row['p95']:.1f} | {row['mean']:.1f} |")
     print(f"| server, first call per task (download + decode) | {len(first_calls)} | | "
           f"{statistics.median(first_calls):.1f} | {float(np.percentile(first_calls, 95)):.1f} | {statistics.mean(first_calls):.1f} |")
     by_name = {row["system"]: row for row in rows}
     overhead = by_name["server"]["p50"] / by_name["raw"]["p50"] - 1
     print(f"\nserver overhead over the raw engine call (p50): {overhead * 100:+.1f} %")
+    floor = by_name["http floor"]["p50"]
+    print(f"  of which the HTTP round trip of a call that does nothing (p50): {floor:.1f} ms; the rest: "
+          f"{(by_name['server']['p50'] - by_name['raw']['p50'] - floor) / by_name['raw']['p50'] * 100:+.1f} %")
     if "pytesseract" in by_name:
         print(f"speed-up over pytesseract per call (p50): {by_name['pytesseract']['p50'] / by_name['server']['p50']:.1f}x")
 
