@@ -25,7 +25,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from ocrserver.api.app import create_app
+from ocrserver.errors import FetchFailed
+from ocrserver.netguard import UrlGuard
 from ocrserver.settings import load_settings
+from ocrserver.sources import ImageFetcher
 from tests.conftest import SHARED
 from tests.helpers import encode, render_lines
 
@@ -148,9 +151,6 @@ def test_credentials_never_follow_a_redirect_to_another_origin(line_png: bytes) 
     threading.Thread(target=other.serve_forever, daemon=True).start()
     label_studio = _Server("127.0.0.1", lambda path: (302, {"Location": f"http://127.0.0.1:{other.server_address[1]}/x.png"}, b""))
     try:
-        from ocrserver.netguard import UrlGuard
-        from ocrserver.sources import ImageFetcher
-
         fetcher = ImageFetcher(timeout=5, max_bytes=10**7, guard=UrlGuard(["127.0.0.1"], []))
         assert fetcher.fetch(f"{label_studio.url}/data/upload/1/a.png", headers={"Authorization": "Token SECRET"}) == line_png
         assert seen == [None]
@@ -428,3 +428,24 @@ def test_label_studio_errors_and_s3_faults_are_specific_per_task(caplog) -> None
         moto.stop()
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
             os.environ.pop(key, None)
+
+
+def test_an_answer_cut_off_mid_body_is_a_fetch_failure_not_a_crash() -> None:
+    # Label Studio's token and health calls read small JSON answers; a dropped connection must surface as
+    # FetchFailed (which /health and /predict turn into a message), not as a raw httpx error in a thread.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def cut_short() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id"')
+
+        threading.Thread(target=cut_short, daemon=True).start()
+        fetcher = ImageFetcher(timeout=5, max_bytes=10**7, guard=UrlGuard(["127.0.0.1"], []))
+        with pytest.raises(FetchFailed, match=f"127.0.0.1:{port}"):
+            fetcher.request_json("GET", f"http://127.0.0.1:{port}/api/current-user/whoami")
+        fetcher.close()
