@@ -5,7 +5,8 @@ sure the line is upside down. On upright documents it is wrong often enough to c
 pages, bag-of-words F1 0.846 with it, 0.854 without. Without it an upside-down page is lost (BoW F1 0.12).
 Pooling the classifier's verdicts over all lines of the page, weighted by how long each line is and how
 sure the classifier is, and turning every line or none, keeps both: upright pages read as if there were no
-classifier, upside-down pages read as well as upright ones.
+classifier, upside-down pages read as well as upright ones. A region drawn as a straight box on upside-down
+text is turned only when the classifier is sure (``sure_upside_down``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from rapidocr.ch_ppocr_cls.utils import TextClsOutput
 
 UPSIDE_DOWN = "180"
+SURE_LINE = 0.99
 Classifier = Callable[[list[np.ndarray]], TextClsOutput]
 
 
@@ -35,6 +37,13 @@ class PageOrientationVote:
             turned = [np.ascontiguousarray(np.rot90(line, 2)) for line in lines]
             return TextClsOutput(img_list=turned, cls_res=labels, elapse=verdicts.elapse)
         return TextClsOutput(img_list=list(lines), cls_res=labels, elapse=verdicts.elapse)
+
+
+    def sure_upside_down(self, line: np.ndarray) -> bool:
+        """Whether one line alone is upside down beyond doubt. At 0.99 the classifier turned none of 833
+        upright dev-set boxes and found 68 % of the same boxes turned (at its default 0.9: 5 wrong turns)."""
+        verdicts = self.classifier([line]).cls_res or []
+        return bool(verdicts) and verdicts[0][0] == UPSIDE_DOWN and verdicts[0][1] >= SURE_LINE
 
 
 def is_upside_down(labels: Sequence[tuple[str, float]], widths: Sequence[int]) -> bool:

@@ -38,6 +38,9 @@ _RAPIDOCR_LANGS = (
 ).split()
 LANGUAGES = sorted({normalize_language(code) for code in _RAPIDOCR_LANGS})
 MODEL_VERSION = "PP-OCRv6-small"
+# A one-line region read with less confidence is checked for lying upside down. Dev-set boxes: 14 % of upright
+# lines and 91 % of the same lines turned read below it, so the check (about 1 ms) rarely runs for nothing.
+UNSURE_LINE = 0.9
 
 
 @dataclass
@@ -162,9 +165,15 @@ class PPOCREngine(Engine):
                 return sort_reading_order(lines)
         # One line, or the detector found nothing (it misses one-character text): read the whole crop.
         text, score = _recognize_whole(pipelines, array)
+        polygon = rect_polygon(0, 0, crop.width, crop.height)
+        if score < UNSURE_LINE and self._strong.orientation is not None and self._strong.orientation.sure_upside_down(array):
+            # a box drawn straight on upside-down text: read it turned, and keep that if it reads better
+            turned_text, turned_score = _recognize_whole(pipelines, np.ascontiguousarray(np.rot90(array, 2)))
+            if turned_score > score:
+                text, score = turned_text, turned_score
+                polygon = turned_180(polygon, crop.width, crop.height)  # the text's top-left first
         if not text.strip():
             return []
-        polygon = rect_polygon(0, 0, crop.width, crop.height)
         return [Line(text=text, confidence=score, polygon=polygon, words=split_into_words(text, score, polygon))]
 
 
