@@ -14,7 +14,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ocrserver.errors import OcrServerError
+from ocrserver.errors import FetchFailed, OcrServerError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -96,8 +96,6 @@ class UrlGuard:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
-            from ocrserver.errors import FetchFailed
-
             raise FetchFailed(f"Cannot resolve the host {host!r}: {exc}. Check the URL.") from exc
         addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
         if (scheme, host, port) in self.trusted or host in self.hosts:

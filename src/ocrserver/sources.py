@@ -98,11 +98,11 @@ class ImageFetcher:
 
     def request_json(self, method: str, url: str, headers: dict[str, str] | None = None, body: object = None) -> tuple[int, object]:
         """A small JSON request through the same guard (Label Studio's token and health endpoints)."""
-        with self._open(method, url, headers, body, accept_errors=True) as (response, shown):
+        with self._open(method, url, headers, body, accept_errors=True) as (response, final_url):
             try:
                 content = response.read()[: 1024 * 1024]
             except httpx.HTTPError as exc:  # the connection dropped mid-answer
-                raise self._failure(exc, safe_url(shown)) from exc
+                raise self._failure(exc, safe_url(final_url)) from exc
             try:
                 return response.status_code, json.loads(content) if content else None
             except ValueError:
