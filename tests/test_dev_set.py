@@ -100,3 +100,22 @@ def test_an_upside_down_scan_reads_like_the_upright_one_with_boxes_on_the_image_
     assert corner_x == pytest.approx(x1, abs=3) and corner_y == pytest.approx(y1, abs=3)
     assert [word["text"] for word in first["words"]] == ["TEO", "HENG", "STATIONERY", "&", "BOOKS"]
     assert first["words"][0]["bbox"][0] > first["words"][-1]["bbox"][0]  # read right to left on the image
+
+
+def test_spaces_between_evenly_printed_words_are_kept(client: TestClient, dev_data: Path) -> None:
+    # receipt lines the recogniser alone reads as "Tel:04-2272222", "CompanyNo : SA0099552-P" and "SALTEDEGG"
+    wanted = {"sroie_610": "TEL: 04-227 2222", "sroie_564": "COMPANY NO : SA0099552-P", "sroie_078": "SALTED EGG"}
+    for item, text in wanted.items():
+        label = load_label(dev_data, item)
+        region = next(region for region in _truth(label) if region["text"] == text)
+        body = client.post(
+            "/v1/ocr",
+            json={"image_base64": _image_b64(dev_data, label), "engine": "ppocr", "regions": [region["points"]],
+                  "level": "word"},
+        ).json()
+        line = body["pages"][0]["blocks"][0]["lines"][0]
+        assert normalize(line["text"]).upper() == text
+        assert [word["text"].upper() for word in line["words"]] == text.split()
+    page = client.post("/v1/ocr", json={"image_base64": _image_b64(dev_data, load_label(dev_data, "sroie_115")),
+                                        "engine": "ppocr", "level": "line"}).json()
+    assert "SYARIKAT PERNIAGAAN GIN KEE" in page["text"]  # "GINKEE" without the recovered space

@@ -23,6 +23,7 @@ from PIL import Image
 
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.cascade import CascadeRecognizer
+from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder
 from ocrserver.engines.orientation import PageOrientationVote, turned_upside_down
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
 from ocrserver.geometry import turned_180
@@ -63,7 +64,7 @@ class _Pipelines:
         pipelines = cls.create(params)
         pipelines.page._load_det_model()
         pipelines.crop._load_det_model()
-        pipelines.crop.text_rec = pipelines.page._load_rec_model()
+        pipelines.crop.text_rec = _recognizer(pipelines.page)
         # pages only (regions are read upright as drawn): one orientation for all lines of a page
         pipelines.page.text_cls = pipelines.crop.text_cls = PageOrientationVote(pipelines.page._load_cls_model())
         return pipelines
@@ -79,6 +80,14 @@ class _Pipelines:
         for copy, original in ((copies.page, self.page), (copies.crop, self.crop)):
             copy.text_det, copy.text_cls, copy.text_rec = original.text_det, original.text_cls, recognizer
         return copies
+
+
+def _recognizer(pipeline: Any) -> Any:
+    """The pipeline's recogniser, loaded, writing the spaces it sees but would drop (``ctc_spaces``)."""
+    recognizer = pipeline._load_rec_model()
+    if not isinstance(recognizer.postprocess_op, SpaceRecoveringDecoder):
+        recognizer.postprocess_op = SpaceRecoveringDecoder(recognizer.postprocess_op)
+    return recognizer
 
 
 def _engine_params(settings: Settings) -> dict[str, Any]:
@@ -136,7 +145,7 @@ class PPOCREngine(Engine):
         if tiny is not None:
             from rapidocr import RapidOCR
 
-            tiny_recognizer = RapidOCR(params={**params, **_tiny_recognizer_params(tiny)})._load_rec_model()
+            tiny_recognizer = _recognizer(RapidOCR(params={**params, **_tiny_recognizer_params(tiny)}))
             cascade = CascadeRecognizer(tiny_recognizer, self._strong.page.text_rec, settings.ppocr_recheck_below)
             self._quick = self._strong.with_recognizer(params, cascade)
             self._quick_languages = frozenset(TINY_LANGUAGES)

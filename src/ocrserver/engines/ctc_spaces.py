@@ -1,0 +1,87 @@
+"""Spaces the recogniser saw but did not write.
+
+PP-OCR's recognisers drop many spaces between words in evenly spaced print (receipts, typewritten forms):
+"GINKEE" for "GIN KEE", "TEL:03-40210276" for "TEL : 03-40210276". At the gap between the two words the
+model's space probability is raised but loses to "blank" (CTC's "nothing here"), so greedy decoding writes
+nothing. A space is written when, between two characters of a script that separates words with spaces, the
+model gives a space at least ``SPACE_AT_LEAST`` somewhere in the gap and the gap is wider than the line's usual
+step from one character to the next (``WIDER_THAN_PITCH`` times its median): both the model and the geometry
+say there is a gap. Dev set, single-line boxes, recogniser alone, case-insensitive:
+
+    recogniser   receipts CER   line acc        lines changed: better / worse   form boxes CER
+    small        0.020 -> 0.015  0.830 -> 0.867  74 / 2                          0.316 -> 0.315
+    tiny         0.037 -> 0.029  0.735 -> 0.786  129 / 12                        0.318 -> 0.317
+
+Most of the "worse" lines are a space before a colon that the labels leave out ("TOTAL :" for "TOTAL:").
+Scripts written without spaces (Chinese, Japanese, Korean characters) are never given one.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+SPACE_AT_LEAST = 0.2
+WIDER_THAN_PITCH = 1.25
+BLANK = 0  # CTC's "no character here", first in rapidocr's alphabet
+
+
+def separates_words(character: str) -> bool:
+    """Whether a space may stand next to ``character``: a printable character of a script that puts spaces
+    between words (not a CJK ideograph, kana or full-width form)."""
+    return (
+        len(character) == 1
+        and not character.isspace()
+        and unicodedata.east_asian_width(character) not in ("W", "F")
+    )
+
+
+class SpaceRecoveringDecoder:
+    """A drop-in for rapidocr's CTCLabelDecode: writes the spaces the model saw (module docstring) into the
+    recogniser's output, then decodes as rapidocr does. ``decoder.character`` must hold the space."""
+
+    def __init__(self, decoder: Any) -> None:
+        self.decoder = decoder
+        self.character: list[str] = decoder.character
+        self.space = len(self.character) - 1 - self.character[::-1].index(" ")  # rapidocr appends it last
+        self.spaceable = np.array([separates_words(c) for c in self.character], dtype=bool)
+        self.spaceable[BLANK] = False
+
+    def __call__(self, preds: np.ndarray, return_word_box: bool = False, **kwargs: Any) -> Any:
+        # CTCLabelDecode.__call__, with the recovered spaces written into the greedy path before decoding
+        best = preds.argmax(axis=2)
+        probability = np.take_along_axis(preds, best[..., np.newaxis], axis=2)[..., 0]
+        for line, steps in enumerate(preds):
+            for step in recovered_space_steps(steps, best[line], self.space, self.spaceable):
+                best[line, step] = self.space
+                probability[line, step] = steps[step, self.space]  # the space's own, lower confidence
+        return self.decoder.decode(
+            best, probability, return_word_box,
+            kwargs.get("wh_ratio_list", (1.0,)), kwargs.get("max_wh_ratio", 1.0), remove_duplicate=True,
+        )
+
+
+def recovered_space_steps(steps: np.ndarray, best: np.ndarray, space: int, spaceable: np.ndarray) -> Sequence[int]:
+    """The time steps of one line (``steps``: time steps × alphabet, probabilities; ``best``: the most probable
+    entry at each) where a space the model saw but did not write belongs (module docstring)."""
+    emitted = np.flatnonzero((best != BLANK) & np.r_[True, best[1:] != best[:-1]])
+    if len(emitted) < 3:
+        return []
+    pitch = float(np.median(np.diff(emitted)))
+    found = []
+    for before, after in zip(emitted[:-1], emitted[1:], strict=False):
+        if after - before < max(2.0, WIDER_THAN_PITCH * pitch):
+            continue
+        if not (spaceable[best[before]] and spaceable[best[after]]):
+            continue
+        gap = np.arange(before + 1, after)
+        gap = gap[best[gap] == BLANK]  # a step still inside a character's run would repeat it
+        if len(gap) == 0:
+            continue
+        step = int(gap[steps[gap, space].argmax()])
+        if steps[step, space] >= SPACE_AT_LEAST:
+            found.append(step)
+    return found
