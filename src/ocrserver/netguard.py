@@ -14,7 +14,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ocrserver.errors import FetchFailed, OcrServerError
+from ocrserver.errors import FetchFailed, InvalidRequest, OcrServerError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -84,14 +84,16 @@ class UrlGuard:
         self.trusted = {origin for origin in (origin_of(url) for url in trusted_origins if url) if origin}
 
     def check(self, url: str) -> Target:
-        """Resolve ``url``'s host and return where to connect; raise UrlNotAllowed naming the setting that opens it."""
+        """Resolve ``url``'s host and return where to connect. Raises InvalidRequest for anything but an http(s) URL
+        with a host, UrlNotAllowed (naming the setting that opens it) for an address the server must not reach."""
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
-        if scheme not in ("http", "https"):
-            raise UrlNotAllowed(f"Only http and https URLs are fetched, not {scheme or 'this'}:// URLs.")
         host = (parts.hostname or "").lower()
+        # bad input rather than a refused address (no setting opens these): 422, not 403
+        if scheme not in ("http", "https"):
+            raise InvalidRequest(f"Only http(s) URLs can be fetched, not {scheme or 'this'}:// URLs.")
         if not host:
-            raise UrlNotAllowed("The URL has no host.")
+            raise InvalidRequest("The URL has no host: send http(s)://host/path.")
         port = parts.port or _default_port(scheme)
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)

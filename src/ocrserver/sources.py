@@ -13,7 +13,7 @@ from urllib.parse import unquote_to_bytes, urljoin, urlsplit, urlunsplit
 import httpx
 
 from ocrserver import __version__
-from ocrserver.errors import FetchFailed, ImageTooLarge, InvalidImage, InvalidRequest
+from ocrserver.errors import FetchFailed, ImageTooLarge, InvalidImage
 from ocrserver.netguard import UrlGuard, origin_of
 
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+/-]*)?(?P<params>(;[\w.+-]+=[\w.+-]+)*)(?P<b64>;base64)?,", re.IGNORECASE)
@@ -116,10 +116,8 @@ class ImageFetcher:
         first_origin = origin_of(url)
         current = url
         for _ in range(self.MAX_REDIRECTS + 1):
+            target = self.guard.check(current)  # only http(s), only allowed addresses
             parts = urlsplit(current)
-            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-                raise InvalidRequest(f"Only http(s) URLs can be fetched, got {safe_url(current)!r}.")
-            target = self.guard.check(current)
             shown = safe_url(current)
             hop_headers = dict(headers or {}) if origin_of(current) == first_origin else {}
             request = self._client.build_request(
