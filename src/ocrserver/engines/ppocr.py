@@ -15,6 +15,7 @@ config, so each mode has its own pipeline (page: detector at its default scale; 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,8 @@ MODEL_VERSION = "PP-OCRv6-small"
 # A one-line region read with less confidence is checked for lying upside down. Dev-set boxes: 14 % of upright
 # lines and 91 % of the same lines turned read below it, so the check (about 1 ms) rarely runs for nothing.
 UNSURE_LINE = 0.9
+# regions are detected at most this many pixels on their longer side (pages: short side 736, rapidocr's default)
+CROP_DETECTOR_MAX_SIDE = 960
 
 
 @dataclass
@@ -57,13 +60,15 @@ class _Pipelines:
         """Unloaded pipelines (rapidocr loads models on first use)."""
         from rapidocr import RapidOCR
 
-        return cls(RapidOCR(params=params), RapidOCR(params={**params, "Det.limit_type": "max", "Det.limit_side_len": 960}))
+        return cls(RapidOCR(params=params), RapidOCR(params={**params, "Det.limit_type": "max", "Det.limit_side_len": CROP_DETECTOR_MAX_SIDE}))
 
     @classmethod
     def load(cls, params: dict[str, Any]) -> _Pipelines:
         pipelines = cls.create(params)
-        pipelines.page._load_det_model()
-        pipelines.crop._load_det_model()
+        # one detector session for both: they differ only in how they scale the image (read at each call)
+        crop_detector = copy.copy(pipelines.page._load_det_model())
+        crop_detector.limit_type, crop_detector.limit_side_len = "max", CROP_DETECTOR_MAX_SIDE
+        pipelines.crop.text_det = crop_detector
         pipelines.crop.text_rec = _recognizer(pipelines.page)
         # pages only (regions are read upright as drawn): one orientation for all lines of a page
         pipelines.page.text_cls = pipelines.crop.text_cls = PageOrientationVote(pipelines.page._load_cls_model())
@@ -77,8 +82,8 @@ class _Pipelines:
     def with_recognizer(self, params: dict[str, Any], recognizer: Any) -> _Pipelines:
         """The same detectors and classifier around another recogniser."""
         copies = _Pipelines.create(params)
-        for copy, original in ((copies.page, self.page), (copies.crop, self.crop)):
-            copy.text_det, copy.text_cls, copy.text_rec = original.text_det, original.text_cls, recognizer
+        for pipeline, original in ((copies.page, self.page), (copies.crop, self.crop)):
+            pipeline.text_det, pipeline.text_cls, pipeline.text_rec = original.text_det, original.text_cls, recognizer
         return copies
 
 
