@@ -57,10 +57,10 @@ class _Pipelines:
 
     @classmethod
     def create(cls, params: dict[str, Any]) -> _Pipelines:
-        """Unloaded pipelines (rapidocr loads models on first use)."""
+        """Pipelines with no models yet: ``load`` loads them, ``with_recognizer`` shares loaded ones."""
         from rapidocr import RapidOCR
 
-        return cls(RapidOCR(params=params), RapidOCR(params={**params, "Det.limit_type": "max", "Det.limit_side_len": CROP_DETECTOR_MAX_SIDE}))
+        return cls(RapidOCR(params=params), RapidOCR(params=params))
 
     @classmethod
     def load(cls, params: dict[str, Any]) -> _Pipelines:
@@ -88,10 +88,9 @@ class _Pipelines:
 
 
 def _recognizer(pipeline: Any) -> Any:
-    """The pipeline's recogniser, loaded, writing the spaces it sees but would drop (``ctc_spaces``)."""
+    """The new pipeline's recogniser, loaded, writing the spaces it sees but would drop (``ctc_spaces``)."""
     recognizer = pipeline._load_rec_model()
-    if not isinstance(recognizer.postprocess_op, SpaceRecoveringDecoder):
-        recognizer.postprocess_op = SpaceRecoveringDecoder(recognizer.postprocess_op)
+    recognizer.postprocess_op = SpaceRecoveringDecoder(recognizer.postprocess_op)
     return recognizer
 
 
