@@ -45,9 +45,9 @@ class SpaceRecoveringDecoder:
 
     def __init__(self, decoder: Any) -> None:
         self.decoder = decoder
-        self.character: list[str] = decoder.character
-        self.space = len(self.character) - 1 - self.character[::-1].index(" ")  # rapidocr appends it last
-        self.spaceable = np.array([separates_words(c) for c in self.character], dtype=bool)
+        alphabet: list[str] = decoder.character
+        self.space = len(alphabet) - 1 - alphabet[::-1].index(" ")  # rapidocr appends it last
+        self.spaceable = np.array([separates_words(c) for c in alphabet], dtype=bool)
         self.spaceable[BLANK] = False
 
     def __call__(self, preds: np.ndarray, return_word_box: bool = False, **kwargs: Any) -> Any:
