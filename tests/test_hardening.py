@@ -449,3 +449,26 @@ def test_an_answer_cut_off_mid_body_is_a_fetch_failure_not_a_crash() -> None:
         with pytest.raises(FetchFailed, match=f"127.0.0.1:{port}"):
             fetcher.request_json("GET", f"http://127.0.0.1:{port}/api/current-user/whoami")
         fetcher.close()
+
+
+def test_freed_page_memory_is_handed_back_when_quiet_and_at_most_every_few_seconds_under_load() -> None:
+    # Trimming after each page made the next one fault its buffers in again (a tiny page 570 -> 680 ms).
+    from ocrserver.memory import HeapTrimmer
+
+    quiet = HeapTrimmer(quiet_seconds=0.2, busy_interval=60)
+    for _ in range(5):
+        quiet.page_read()  # pages one after another: nothing is trimmed between them
+    assert quiet.trims == 0
+    deadline = time.monotonic() + 5
+    while quiet.trims == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert quiet.trims == 1  # once quiet
+    time.sleep(0.5)
+    assert quiet.trims == 1  # and only once
+
+    busy = HeapTrimmer(quiet_seconds=60, busy_interval=0.1)
+    busy.page_read()
+    assert busy.trims == 0
+    time.sleep(0.15)
+    busy.page_read()  # a server that never goes quiet still hands memory back
+    assert busy.trims == 1

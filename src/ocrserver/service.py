@@ -15,7 +15,7 @@ from ocrserver.errors import EngineFailed, InvalidRequest, OcrServerError
 from ocrserver.geometry import RectifiedCrop, parse_region, rectify
 from ocrserver.imaging import decode_pages
 from ocrserver.languages import parse_languages
-from ocrserver.memory import release_free_memory
+from ocrserver.memory import HeapTrimmer
 from ocrserver.pool import EnginePool
 from ocrserver.result import Block, Level, Line, OcrResult, Page, Polygon, Word
 from ocrserver.settings import Settings
@@ -63,6 +63,7 @@ class OcrService:
         self.settings = settings
         self.pool = pool
         self.fetcher = fetcher
+        self.heap_trimmer = HeapTrimmer()
 
     # ---- sources -----------------------------------------------------------------------------
     def load_source(self, source: str) -> bytes:
@@ -141,7 +142,7 @@ class OcrService:
             ]
             job.timing_ms["ocr"] = (time.perf_counter() - ocr_started) * 1000
         if options.regions is None:
-            release_free_memory()  # whole pages leave multi-MB buffers behind
+            self.heap_trimmer.page_read()  # whole pages leave multi-MB buffers behind
         job.timing_ms["total"] = sum(job.timing_ms.values())
         info = self.pool.info(job.engine)
         return OcrResult(
