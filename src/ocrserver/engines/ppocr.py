@@ -105,6 +105,9 @@ def _engine_params(settings: Settings) -> dict[str, Any]:
         "Det.unclip_ratio": 1.3,
         # the classifier only reports; PageOrientationVote turns all lines of a page or none
         "Cls.cls_thresh": 2.0,
+        # A batch of lines is as wide as its widest line, not padded to at least 320 px (PaddleOCR's default):
+        # most page lines are short, so dev-set pages 2.23 -> 1.78 s (small) at equal BoW F1 (0.866).
+        "Rec.rec_img_shape": [3, 48, 48],
     }
     if settings.device.lower().startswith("cuda"):
         # needs onnxruntime-gpu instead of onnxruntime; rapidocr falls back to the CPU with a warning otherwise
