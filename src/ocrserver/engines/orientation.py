@@ -18,12 +18,15 @@ from rapidocr.ch_ppocr_cls.utils import TextClsOutput
 
 UPSIDE_DOWN = "180"
 SURE_LINE = 0.99
+# The page's widest lines vote; they carry most of the weight anyway. Dev set, upright and upside down: the
+# same verdict on every page as with all lines, ppocr-tiny pages 520 -> 497 ms.
+VOTERS = 12
 Classifier = Callable[[list[np.ndarray]], TextClsOutput]
 
 
 class PageOrientationVote:
     """A drop-in for rapidocr's TextClassifier on whole pages. ``classifier`` must report its verdicts without
-    turning any line itself (its ``cls_thresh`` set above 1)."""
+    turning any line itself (its ``cls_thresh`` set above 1). The verdicts returned are the voters' only."""
 
     def __init__(self, classifier: Classifier) -> None:
         self.classifier = classifier
@@ -31,9 +34,10 @@ class PageOrientationVote:
         self.last_upside_down = False
 
     def __call__(self, lines: list[np.ndarray]) -> TextClsOutput:
-        verdicts = self.classifier(lines)
+        voters = sorted(lines, key=lambda line: line.shape[1], reverse=True)[:VOTERS]
+        verdicts = self.classifier(voters)
         labels = verdicts.cls_res or []
-        self.last_upside_down = is_upside_down(labels, [line.shape[1] for line in lines])
+        self.last_upside_down = is_upside_down(labels, [line.shape[1] for line in voters])
         if self.last_upside_down:
             turned = [turned_upside_down(line) for line in lines]
             return TextClsOutput(img_list=turned, cls_res=labels, elapse=verdicts.elapse)
