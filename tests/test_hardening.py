@@ -26,6 +26,7 @@ from PIL import Image
 
 from ocrserver.api.app import create_app
 from ocrserver.errors import FetchFailed
+from ocrserver.memory import HeapTrimmer
 from ocrserver.netguard import UrlGuard
 from ocrserver.settings import load_settings
 from ocrserver.sources import ImageFetcher
@@ -453,8 +454,6 @@ def test_an_answer_cut_off_mid_body_is_a_fetch_failure_not_a_crash() -> None:
 
 def test_freed_page_memory_is_handed_back_when_quiet_and_at_most_every_few_seconds_under_load() -> None:
     # Trimming after each page made the next one fault its buffers in again (a tiny page 570 -> 680 ms).
-    from ocrserver.memory import HeapTrimmer
-
     quiet = HeapTrimmer(quiet_seconds=0.2, busy_interval=60)
     for _ in range(5):
         quiet.page_read()  # pages one after another: nothing is trimmed between them
