@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from rapidocr.ch_ppocr_rec.utils import CTCLabelDecode
 
-from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder
+from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder, join_word_pieces
+from ocrserver.result import Word
 
 ALPHABET = ["A", "B", "C", "D", "发", "票", "号", "码"]
 
@@ -58,3 +59,18 @@ def test_word_boxes_follow_the_recovered_space() -> None:
     decoder = SpaceRecoveringDecoder(CTCLabelDecode(character=list(ALPHABET)))
     _, (words,) = decoder(_output("ABCD", 1, 5, 0.3), return_word_box=True, wh_ratio_list=[1.0], max_wh_ratio=1.0)
     assert ["".join(word) for word in words.words] == ["AB", "CD"]
+
+
+def _piece(text: str, x0: float, x1: float) -> Word:
+    return Word(text=text, confidence=0.9 if text != "ount" else 0.8, polygon=[(x0, 0), (x1, 0), (x1, 20), (x0, 20)])
+
+
+def test_word_pieces_split_inside_a_latin_word_are_joined_and_real_boundaries_kept() -> None:
+    pieces = [_piece("Total", 0, 70), _piece("am", 80, 120), _piece("ount", 126, 190), _piece("42.50", 200, 260)]
+    words = join_word_pieces("Total amount 42.50", pieces)
+    assert [w.text for w in words] == ["Total", "amount", "42.50"]
+    assert words[1].polygon == [(80, 0), (190, 0), (190, 20), (80, 20)] and words[1].confidence == 0.8
+    # a change of script is a word boundary without a space; pieces that are not the text are left alone
+    mixed = [_piece("金额", 0, 40), _piece("100", 44, 80), _piece("元", 84, 100)]
+    assert [w.text for w in join_word_pieces("金额100元", mixed)] == ["金额", "100", "元"]
+    assert join_word_pieces("something else", pieces) == pieces

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ocrserver.result import Word
+
 SPACE_AT_LEAST = 0.2
 WIDER_THAN_PITCH = 1.25
 BLANK = 0  # CTC's "no character here", first in rapidocr's alphabet
@@ -85,3 +87,32 @@ def recovered_space_steps(steps: np.ndarray, best: np.ndarray, space: int, space
         if steps[step, space] >= SPACE_AT_LEAST:
             found.append(step)
     return found
+
+
+def join_word_pieces(text: str, pieces: list[Word]) -> list[Word]:
+    """rapidocr's word boxes, joined where it split a word the line's text does not split. rapidocr (after
+    PaddleOCR) also ends a word wherever two characters lie more than 5 time steps apart, which cuts wide
+    letters in big print ("am" / "ount"); a space, when there is one, is written by the decoder above. Pieces
+    not parted by a space in ``text`` are joined when the characters either side separate words with spaces
+    (a change between Chinese and Latin stays a word boundary). Pieces that do not match ``text`` are kept."""
+    if len(pieces) < 2:
+        return pieces
+    starts, position = [], 0
+    for piece in pieces:
+        start = text.find(piece.text, position)
+        if start < 0:
+            return pieces
+        starts.append(start)
+        position = start + len(piece.text)
+    joined = [pieces[0]]
+    for index in range(1, len(pieces)):
+        previous, piece = joined[-1], pieces[index]
+        parted = text[starts[index - 1] + len(pieces[index - 1].text):starts[index]]
+        if parted or not (separates_words(previous.text[-1]) and separates_words(piece.text[0])):
+            joined.append(piece)
+            continue
+        first, last = previous.polygon, piece.polygon
+        polygon = [first[0], last[1], last[2], first[3]] if len(first) == len(last) == 4 else first + last
+        joined[-1] = Word(text=previous.text + piece.text, confidence=min(previous.confidence, piece.confidence),
+                          polygon=polygon)
+    return joined

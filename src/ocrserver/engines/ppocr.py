@@ -24,7 +24,7 @@ from PIL import Image
 
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.cascade import CascadeRecognizer
-from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder
+from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder, join_word_pieces
 from ocrserver.engines.orientation import PageOrientationVote, turned_upside_down
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
 from ocrserver.geometry import turned_180
@@ -265,11 +265,11 @@ def _lines_from(output: Any) -> list[Line]:
         polygon = [(float(x), float(y)) for x, y in box]
         words: list[Word]
         if word_results is not None and word_results[index] and all(item[2] is not None for item in word_results[index]):
-            words = [
+            words = join_word_pieces(str(text), [
                 Word(text=str(w_text), confidence=float(w_score), polygon=[(float(x), float(y)) for x, y in w_box])
                 for w_text, w_score, w_box in word_results[index]
                 if str(w_text).strip()
-            ]
+            ])
         else:
             words = split_into_words(str(text), float(score), polygon)
         lines.append(Line(text=str(text), confidence=float(score), polygon=polygon, words=words))
