@@ -65,3 +65,11 @@ def test_a_page_turns_as_a_whole_by_the_lines_weighted_verdicts() -> None:
     assert not is_upside_down([("0", 0.99), ("180", 0.95), ("180", 0.92)], [900, 120, 150])
     assert is_upside_down([("0", 0.6), ("180", 0.95), ("180", 0.92)], [300, 400, 350])
     assert not is_upside_down([], [])
+
+
+def test_a_small_image_of_big_letters_reads_one_line_as_one_line() -> None:
+    """Small images are not blown up to a 736 px short side (letters 200 px high read as separate words)."""
+    engine = PPOCREngine(load_settings(workers=1))
+    for text, size, width in (("hello world again", 48, 700), ("Second image", 32, 900), ("Total 12.50", 10, 160)):
+        rendered = render_lines([text], size=size, width=width)
+        assert [line.text for block in engine.read_page(rendered.image, ["en"]) for line in block.lines] == [text]

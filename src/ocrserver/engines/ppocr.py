@@ -25,6 +25,7 @@ from PIL import Image
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.cascade import CascadeRecognizer
 from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder, join_word_pieces
+from ocrserver.engines.det_input import feed_detector
 from ocrserver.engines.orientation import PageOrientationVote, turned_upside_down
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
 from ocrserver.geometry import turned_180
@@ -79,9 +80,10 @@ class _Pipelines:
     def load(cls, params: dict[str, Any]) -> _Pipelines:
         pipelines = cls.create(params)
         # one detector session for both: they differ only in how they scale the image (read at each call)
-        crop_detector = copy.copy(pipelines.page._load_det_model())
+        page_detector = feed_detector(pipelines.page._load_det_model())
+        crop_detector = copy.copy(page_detector)
         crop_detector.limit_type, crop_detector.limit_side_len = "max", CROP_DETECTOR_MAX_SIDE
-        pipelines.crop.text_det = crop_detector
+        pipelines.crop.text_det = feed_detector(crop_detector)
         pipelines.crop.text_rec = _recognizer(pipelines.page)
         # the same session again, in small batches only as wide as their widest line
         pipelines.page.text_rec = copy.copy(pipelines.crop.text_rec)
