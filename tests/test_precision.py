@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from ocrserver.engines.bf16 import cpu_flags, resolve_precision
-from ocrserver.engines.ppocr import PPOCREngine
+from ocrserver.engines.ppocr import PPOCREngine, PPOCRTinyEngine
 from ocrserver.settings import load_settings
 from tests.conftest import load_label
 
@@ -36,8 +36,10 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
 
 
 def test_an_engine_that_cannot_run_the_precision_asked_for_is_listed_unavailable_with_the_fix() -> None:
-    info = PPOCREngine.probe(load_settings(precision="bf16", device="cuda"))
-    assert not info.available and "OCR_PRECISION=fp32 or auto" in (info.reason or "")
+    for engine in (PPOCREngine, PPOCRTinyEngine):
+        info = engine.probe(load_settings(precision="bf16", device="cuda"))
+        assert not info.available and info.reason.startswith("OCR_PRECISION=bf16 cannot run natively with DEVICE=cuda")
+        assert info.reason.endswith("use OCR_PRECISION=fp32 or auto.")
     assert PPOCREngine.probe(load_settings(precision="fp32")).version.endswith("fp32")
 
 

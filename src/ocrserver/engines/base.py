@@ -34,6 +34,11 @@ class EngineInfo:
         """An engine whose packages are not installed."""
         return cls(name=name, available=False, reason=f"Install it with: {install_hint}")
 
+    @classmethod
+    def unusable(cls, name: str, reason: str) -> EngineInfo:
+        """An engine that is installed but cannot run as configured; ``reason`` says what to change."""
+        return cls(name=name, available=False, reason=reason)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
