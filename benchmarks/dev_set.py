@@ -118,23 +118,23 @@ def main() -> None:
     parser.add_argument("--max-boxes", type=int, default=0, help="box requests (0 = all 2714)")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="server WORKERS when this script starts it")
-    parser.add_argument("--precision", default="auto",
-                        help="OCR_PRECISION of the started server: auto, fp32, bf16, or several (fp32,bf16)")
+    parser.add_argument("--precision", default="",
+                        help="OCR_PRECISION of the started server (default: its own): fp32, bf16, auto, or several (fp32,bf16)")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    precisions = args.precision.split(",")
+    precisions = args.precision.split(",") if args.precision else [""]
     if args.url and len(precisions) > 1:
         parser.error("--precision with several values starts its own servers; leave out --url")
     rows = []
     for precision in precisions:
-        with running_server(args.url, args.workers, env={"OCR_PRECISION": precision}) as server:
+        with running_server(args.url, args.workers, env={"OCR_PRECISION": precision} if precision else None) as server:
             for engine in args.engines.split(","):
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
-                out = args.out_dir / f"dev_{engine}_{precision}_c{args.concurrency}.json"
+                out = args.out_dir / f"dev_{engine}_{precision or 'default'}_c{args.concurrency}.json"
                 rows.append(row(name, score(server.url, engine, args, out)))
     print(f"\ndev set {DATA.name}: limit={args.limit or 'all'} max_boxes={args.max_boxes or 'all'} "
-          f"concurrency={args.concurrency} workers={args.workers} precision={args.precision}\n")
+          f"concurrency={args.concurrency} workers={args.workers} precision={args.precision or 'server default'}\n")
     print("| " + " | ".join(HEADER) + " |")
     print("|" + "---|" * len(HEADER))
     for cells in rows:

@@ -65,8 +65,9 @@ class Settings(BaseSettings):
         0, validation_alias="OCR_ORT_THREADS", description="ONNX Runtime threads per engine; 0 = cores / workers"
     )
     precision: Literal["auto", "fp32", "bf16"] = Field(
-        "auto", validation_alias="OCR_PRECISION",
-        description="PP-OCR arithmetic on the CPU; auto = bf16 (through OpenVINO) where the CPU computes it natively",
+        "fp32", validation_alias="OCR_PRECISION",
+        description="PP-OCR arithmetic: fp32 on ONNX Runtime; bf16 on OpenVINO (quicker, more memory; CPUs with "
+        "avx512_bf16 or amx_bf16); auto = bf16 where the CPU computes it natively",
     )
     fastpaddle_model: Literal["tiny", "small"] = Field("small", validation_alias="OCR_FASTPADDLE_MODEL")
     tessdata_dir: Path | None = Field(None, validation_alias=AliasChoices("OCR_TESSDATA", "TESSDATA_PREFIX"))
