@@ -8,8 +8,8 @@ box CER 0.056 either way. OpenVINO in float32 is no quicker than ONNX Runtime he
 
 It is not the default (OCR_PRECISION=fp32): OpenVINO holds much more memory. It keeps kernels prepared per
 input shape (page sizes, line widths) and buffers for the largest shapes seen. Load benchmark, 8 clients for
-120 s: 6.50 requests/s instead of 4.42, but a peak RSS of 2.7 GiB instead of 1.5 GiB, still rising slowly at
-the end with ``SHAPES_KEPT`` shapes per model (4.6 GiB after 3 minutes, rising, at OpenVINO's default 5000).
+300 s: 6.2 requests/s instead of 4.4, but RSS levels off at 2.7-2.8 GiB instead of 1.5 GiB with ``SHAPES_KEPT``
+shapes per model (at OpenVINO's default of 5000: 4.6 GiB after 3 minutes and still rising).
 """
 
 from __future__ import annotations
