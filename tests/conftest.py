@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ocrserver.api.app import create_app
+from ocrserver.engines.bf16 import cpu_flags, resolve_precision
 from ocrserver.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,6 +27,12 @@ def dev_data() -> Path:
     path = SHARED / "data" / "ocr-dev"
     assert (path / "labels").is_dir(), f"dev set not found at {path}; set OCR_SHARED to the shared/ folder"
     return path
+
+
+# for tests of OCR_PRECISION=bf16, which runs only on CPUs that compute bf16 natively
+needs_native_bf16 = pytest.mark.skipif(
+    resolve_precision("auto", "cpu", cpu_flags()) != "bf16", reason="this CPU has no native bf16 (avx512_bf16 / amx_bf16)"
+)
 
 
 def load_label(dev_data: Path, item_id: str) -> dict:

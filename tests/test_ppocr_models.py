@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ocrserver.engines.bf16 import cpu_flags, resolve_precision
 from ocrserver.engines.orientation import is_upside_down
 from ocrserver.engines.ppocr import PPOCREngine, PPOCRTinyEngine
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, find_tiny_models
 from ocrserver.settings import load_settings
+from tests.conftest import needs_native_bf16
 from tests.helpers import render_lines
 
 # The letters beyond ASCII that each language needs (lower and upper case).
@@ -70,11 +70,9 @@ def test_a_page_turns_as_a_whole_by_the_lines_weighted_verdicts() -> None:
     assert not is_upside_down([], [])
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=needs_native_bf16)])
 def test_a_small_image_of_big_letters_reads_one_line_as_one_line(precision: str) -> None:
     """Small images are not blown up to a 736 px short side (letters 200 px high read as separate words)."""
-    if precision == "bf16" and resolve_precision("auto", "cpu", cpu_flags()) != "bf16":
-        pytest.skip("this CPU has no native bf16 (avx512_bf16 / amx_bf16)")
     engine = PPOCREngine(load_settings(workers=1, precision=precision))
     for text, size, width in (("hello world again", 48, 700), ("Second image", 32, 900), ("Total 12.50", 10, 160)):
         rendered = render_lines([text], size=size, width=width)

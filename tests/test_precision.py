@@ -1,4 +1,4 @@
-"""OCR_PRECISION: PP-OCR in bf16 on OpenVINO where the CPU computes it natively, fp32 on ONNX Runtime elsewhere."""
+"""OCR_PRECISION: PP-OCR in fp32 on ONNX Runtime, or in bf16 on OpenVINO where the CPU computes it natively."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from PIL import Image
 from ocrserver.engines.bf16 import cpu_flags, resolve_precision
 from ocrserver.engines.ppocr import PPOCREngine, PPOCRTinyEngine
 from ocrserver.settings import load_settings
-from tests.conftest import load_label
+from tests.conftest import load_label, needs_native_bf16
 
 ZEN4 = frozenset("fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni".split())
 SAPPHIRE_RAPIDS = frozenset("fpu sse2 avx2 avx512f amx_tile amx_bf16".split())
 SKYLAKE = frozenset("fpu sse2 avx2 avx512f avx512bw".split())
-NATIVE_HERE = resolve_precision("auto", "cpu", cpu_flags()) == "bf16"
 
 
 def test_auto_takes_bf16_only_where_the_cpu_computes_it_and_an_impossible_request_says_what_to_set() -> None:
@@ -44,7 +43,7 @@ def test_an_engine_that_cannot_run_the_precision_asked_for_is_listed_unavailable
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not NATIVE_HERE, reason="this CPU has no native bf16 (avx512_bf16 / amx_bf16)")
+@needs_native_bf16
 def test_bf16_reads_a_real_receipt_as_fp32_does(dev_data: Path) -> None:
     """The two precisions agree on the lines of a real page; the engine says which one it runs."""
     label = load_label(dev_data, "sroie_025")

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
         description="engine instances per engine, and OCR jobs running at once",
     )
     ort_threads: int = Field(
-        0, validation_alias="OCR_ORT_THREADS", description="ONNX Runtime threads per engine; 0 = cores / workers"
+        0, validation_alias="OCR_ORT_THREADS", description="inference threads (ONNX Runtime or OpenVINO) per engine; 0 = cores / workers"
     )
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "fp32", validation_alias="OCR_PRECISION",
