@@ -7,6 +7,7 @@ Starts `ocrserver serve` on a free loopback port (or uses --url), runs ../shared
     python benchmarks/dev_set.py                         # all images, both engines, concurrency 1
     python benchmarks/dev_set.py --limit 12 --max-boxes 400 --concurrency 2
     python benchmarks/dev_set.py --engines ppocr --precision fp32,bf16   # one server per precision, same run
+    python benchmarks/dev_set.py --task page --turn 180                 # pages scanned upside down
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def score(url: str, engine: str, args: argparse.Namespace, out: Path) -> dict:
         "--task", args.task, "--concurrency", str(args.concurrency), "--warmup", "2",
         "--out", str(out), "--quiet",
     ]
+    if args.turn:
+        command += ["--adapter-arg", f"turn={args.turn}"]
     if args.limit:
         command += ["--limit", str(args.limit)]
     if args.max_boxes:
@@ -120,6 +123,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="server WORKERS when this script starts it")
     parser.add_argument("--precision", default="",
                         help="OCR_PRECISION of the started server (default: its own): fp32, bf16, auto, or several (fp32,bf16)")
+    parser.add_argument("--turn", type=int, default=0, choices=[0, 90, 180, 270],
+                        help="page task: send each page turned counter-clockwise by this many degrees")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -131,10 +136,12 @@ def main() -> None:
         with running_server(args.url, args.workers, env={"OCR_PRECISION": precision} if precision else None) as server:
             for engine in args.engines.split(","):
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
-                out = args.out_dir / f"dev_{engine}_{precision or 'default'}_c{args.concurrency}.json"
+                turned = f"_turn{args.turn}" if args.turn else ""
+                out = args.out_dir / f"dev_{engine}_{precision or 'default'}_c{args.concurrency}{turned}.json"
                 rows.append(row(name, score(server.url, engine, args, out)))
     print(f"\ndev set {DATA.name}: limit={args.limit or 'all'} max_boxes={args.max_boxes or 'all'} "
-          f"concurrency={args.concurrency} workers={args.workers} precision={args.precision or 'server default'}\n")
+          f"concurrency={args.concurrency} workers={args.workers} precision={args.precision or 'server default'}"
+          f"{f' turned {args.turn} degrees' if args.turn else ''}\n")
     print("| " + " | ".join(HEADER) + " |")
     print("|" + "---|" * len(HEADER))
     for cells in rows:

@@ -102,6 +102,26 @@ def test_an_upside_down_scan_reads_like_the_upright_one_with_boxes_on_the_image_
     assert first["words"][0]["bbox"][0] > first["words"][-1]["bbox"][0]  # read right to left on the image
 
 
+@pytest.mark.parametrize("degrees", [180, 90])
+def test_tesseract_reads_a_page_scanned_upside_down_or_sideways(client: TestClient, dev_data: Path, degrees: int) -> None:
+    label = load_label(dev_data, "sroie_025")
+    turned = io.BytesIO()
+    Image.open(dev_data / "images" / label["image"]).rotate(degrees, expand=True).save(turned, format="PNG")
+    body = client.post(
+        "/v1/ocr",
+        json={"image_base64": base64.b64encode(turned.getvalue()).decode(), "engine": "tesseract", "level": "line"},
+    ).json()
+    truth = " ".join(region["text"] for region in _truth(label))
+    assert bag_of_words_f1(body["text"], truth) >= 0.65  # upright: 0.70 (the whole-page test above)
+    page = body["pages"][0]
+    title = next(line for block in page["blocks"] for line in block["lines"] if "STATIONERY" in line["text"])
+    x0, y0, x1, y1 = title["bbox"]  # on the image as sent: the title at the top of the receipt, turned with it
+    if degrees == 180:
+        assert y0 > page["height"] * 0.75
+    else:  # counter-clockwise: the top of the receipt on the left
+        assert x1 < page["width"] * 0.25 and y1 - y0 > 5 * (x1 - x0)
+
+
 def test_spaces_between_evenly_printed_words_are_kept(client: TestClient, dev_data: Path) -> None:
     # receipt lines the recogniser alone reads as "Tel:04-2272222", "CompanyNo : SA0099552-P" and "SALTEDEGG"
     wanted = {"sroie_610": "TEL: 04-227 2222", "sroie_564": "COMPANY NO : SA0099552-P", "sroie_078": "SALTED EGG"}

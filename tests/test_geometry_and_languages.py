@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from ocrserver.errors import InvalidRegion, UnsupportedLanguage
-from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect_polygon
+from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect_polygon, turned_back
 from ocrserver.languages import normalize_language, parse_languages, tesseract_code
 from ocrserver.layout import group_into_blocks, split_into_words
 from ocrserver.result import Line, rect_polygon
@@ -30,6 +31,22 @@ def test_rotated_rect_starts_at_the_text_top_left_and_turns_clockwise() -> None:
     points = rotated_rect_polygon(100, 100, 200, 50, 90)
     expected = [(100, 100), (100, 300), (50, 300), (50, 100)]
     assert np.allclose(points, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("degrees", [0, 90, 180, 270])
+def test_a_box_found_on_a_turned_page_is_put_back_where_it_is_on_the_page(degrees: int) -> None:
+    page = np.zeros((60, 100), dtype=np.uint8)
+    page[10:20, 70:90] = 255  # a 20 x 10 px mark near the top right
+    turned = np.asarray(Image.fromarray(page).rotate(degrees, expand=True))
+    ys, xs = np.nonzero(turned)
+    found = rect_polygon(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)  # pixel edges, as engines report boxes
+    back = turned_back(found, degrees, width=100, height=60)
+    assert sorted(back) == sorted(rect_polygon(70, 10, 90, 20))
+
+
+def test_only_quarter_turns_are_put_back() -> None:
+    with pytest.raises(ValueError, match="quarter turns"):
+        turned_back(rect_polygon(0, 0, 1, 1), 45, 10, 10)
 
 
 def test_counter_clockwise_quads_are_made_clockwise_keeping_the_start() -> None:

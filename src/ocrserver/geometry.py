@@ -62,6 +62,20 @@ def turned_180(polygon: Polygon, width: float, height: float) -> Polygon:
     return [(width - x, height - y) for x, y in polygon]
 
 
+def turned_back(polygon: Polygon, degrees: int, width: float, height: float) -> Polygon:
+    """A polygon found on a width x height page after turning it counter-clockwise by ``degrees`` (0, 90, 180
+    or 270, as ``PIL.Image.rotate(degrees, expand=True)`` turns it), put back on the page as it was."""
+    if degrees == 90:
+        return [(width - y, x) for x, y in polygon]
+    if degrees == 180:
+        return turned_180(polygon, width, height)
+    if degrees == 270:
+        return [(y, height - x) for x, y in polygon]
+    if degrees == 0:
+        return list(polygon)
+    raise ValueError(f"turned_back takes quarter turns (0, 90, 180, 270), not {degrees} degrees")
+
+
 def _is_clockwise(points: np.ndarray) -> bool:
     # Image coordinates (y down): a positive shoelace sum means clockwise on screen.
     x, y = points[:, 0], points[:, 1]

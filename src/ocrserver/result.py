@@ -8,6 +8,7 @@ its orientation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -86,6 +87,18 @@ class Block:
         if level in ("line", "word"):
             out["lines"] = [line.to_dict(level) for line in self.lines]
         return out
+
+
+def with_polygons_mapped(blocks: list[Block], mapping: Callable[[Polygon], Polygon]) -> list[Block]:
+    """The blocks with each line's and word's polygon put through ``mapping`` (blocks' outlines made anew)."""
+    return [
+        Block(lines=[
+            Line(text=line.text, confidence=line.confidence, polygon=mapping(line.polygon),
+                 words=[Word(text=word.text, confidence=word.confidence, polygon=mapping(word.polygon)) for word in line.words])
+            for line in block.lines
+        ])
+        for block in blocks
+    ]
 
 
 @dataclass

@@ -36,7 +36,7 @@ from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny
 from ocrserver.geometry import turned_180
 from ocrserver.languages import normalize_language
 from ocrserver.layout import count_text_lines, group_into_blocks, sort_reading_order, split_into_words
-from ocrserver.result import Block, Line, Word, rect_polygon
+from ocrserver.result import Block, Line, Word, rect_polygon, with_polygons_mapped
 from ocrserver.settings import Settings
 
 # The PP-OCRv6 small multilingual recogniser's languages, as rapidocr names them.
@@ -326,11 +326,4 @@ def _upside_down_blocks(lines: list[Line], width: int, height: int) -> list[Bloc
         polygon = polygon[2:] + polygon[:2] if len(polygon) == 4 else polygon  # the text's top-left first
         upright.append(Line(text=line.text, confidence=line.confidence, polygon=polygon,
                             words=split_into_words(line.text, line.confidence, polygon)))
-    return [
-        Block(lines=[
-            Line(text=line.text, confidence=line.confidence, polygon=turned_180(line.polygon, width, height),
-                 words=[Word(text=w.text, confidence=w.confidence, polygon=turned_180(w.polygon, width, height)) for w in line.words])
-            for line in block.lines
-        ])
-        for block in group_into_blocks(upright)
-    ]
+    return with_polygons_mapped(group_into_blocks(upright), partial(turned_180, width=width, height=height))
