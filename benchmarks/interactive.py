@@ -4,6 +4,7 @@
 1. ocrserver: POST /predict with params.context (a drawn rectangle), end to end over HTTP, against a running
    `ocrserver serve` whose task images come from a loopback HTTP server (the decoded page is cached per task,
    as in real use; each task's first call, which downloads and decodes, is reported apart).
+   The server's own part of each call comes from its Server-Timing header (request in to answer out).
 1b. the HTTP floor: the same request body sent to /webhook, which does nothing with it.
 2. raw engine: the same region read in this process by the same engine class, from an already decoded page
    (what the server does minus HTTP, JSON and Label Studio translation) -> the server's overhead.
@@ -109,6 +110,7 @@ def main() -> None:
         import pytesseract
 
     results: dict[str, list] = {key: [[], 0, 0] for key in ("server", "http floor", "raw", "pytesseract")}
+    server_side: list[float] = []  # the server's own time per scored /predict call (Server-Timing)
     first_calls: list[float] = []
     seen_tasks: set[int] = set()
     server_env = {"OCR_ENGINE": args.engine, "OCR_ORT_THREADS": str(settings.resolved_ort_threads()),
@@ -132,6 +134,7 @@ def main() -> None:
                 continue
             bucket = results["server"]
             bucket[0].append(elapsed)
+            server_side.append(float(answer.headers["server-timing"].partition(";dur=")[2]))
             bucket[1] += Levenshtein.distance(normalize(" ".join(texts)), truth)
             bucket[2] += len(truth)
             # 1b. the HTTP floor: the same body to an endpoint that does nothing with it (/webhook)
@@ -174,6 +177,9 @@ def main() -> None:
     floor = by_name["http floor"]["p50"]
     print(f"  of which the HTTP round trip of a call that does nothing (p50): {floor:.1f} ms; the rest: "
           f"{(by_name['server']['p50'] - by_name['raw']['p50'] - floor) / by_name['raw']['p50'] * 100:+.1f} %")
+    own = statistics.median(server_side)
+    print(f"  the server's own time (Server-Timing, p50): {own:.1f} ms, {(own / by_name['raw']['p50'] - 1) * 100:+.1f} % "
+          f"over the raw engine call; the rest ({by_name['server']['p50'] - own:.1f} ms) is the client and loopback")
     if "pytesseract" in by_name:
         print(f"speed-up over pytesseract per call (p50): {by_name['pytesseract']['p50'] / by_name['server']['p50']:.1f}x")
 

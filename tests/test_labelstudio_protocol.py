@@ -7,6 +7,7 @@ import base64
 import copy
 import json
 import math
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -207,6 +208,16 @@ def test_metrics_count_requests_in_prometheus_format(client: TestClient) -> None
     text = client.get("/metrics").text
     assert 'ocrserver_requests_total{method="GET",route="/health",status="200"}' in text
     assert "ocrserver_request_seconds_bucket" in text
+
+
+def test_each_answer_says_how_long_the_server_took_in_server_timing(client: TestClient, page) -> None:
+    body, _ = _drawn_around_line("predict_interactive_ui_clean", page, line=1, pad=6)
+    started = time.perf_counter()
+    response = client.post("/predict", json=body)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    name, _, duration = response.headers["server-timing"].partition(";dur=")
+    assert name == "app" and 0 < float(duration) <= elapsed_ms
+    assert client.get("/health").headers["server-timing"].startswith("app;dur=")
 
 
 def test_basic_auth_guards_everything_but_health(page) -> None:

@@ -1,4 +1,5 @@
-"""Cross-cutting HTTP concerns: optional authentication (HTTP Basic, API key), a request-body cap, metrics."""
+"""Cross-cutting HTTP concerns: optional authentication (HTTP Basic, API key), a request-body cap, metrics, and
+the server's own time on each answer (a ``Server-Timing`` header, shown by browsers' developer tools)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ocrserver.settings import Settings
@@ -37,7 +39,8 @@ class Metrics:
 class GuardAndMeasure:
     """Plain ASGI middleware (no per-request task or stream, unlike ``@app.middleware``): authentication when
     configured (HTTP Basic and/or an API key; either one passes), a cap on the request body, then request
-    counts, latencies and the in-flight gauge."""
+    counts, latencies and the in-flight gauge, and ``Server-Timing: app;dur=<ms>``: the time from the request
+    reaching the app to its answer starting (what the server adds to a call, network and client apart)."""
 
     def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
         self.app = app
@@ -90,6 +93,8 @@ class GuardAndMeasure:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={elapsed_ms:.2f}")
             await send(message)
 
         self.metrics.in_flight.inc()
