@@ -102,6 +102,16 @@ def test_an_upside_down_scan_reads_like_the_upright_one_with_boxes_on_the_image_
     assert first["words"][0]["bbox"][0] > first["words"][-1]["bbox"][0]  # read right to left on the image
 
 
+def test_tesseract_page_lines_are_the_fields_people_label(client: TestClient, dev_data: Path) -> None:
+    label = load_label(dev_data, "sroie_025")
+    body = client.post(
+        "/v1/ocr", json={"image_base64": _image_b64(dev_data, label), "engine": "tesseract", "level": "line"}
+    ).json()
+    lines = [normalize(line["text"]) for block in body["pages"][0]["blocks"] for line in block["lines"]]
+    # one printed row, two labelled regions: Tesseract alone reads "TEL : 03-3271 9872 FAX : 03-3271 9481"
+    assert "TEL : 03-3271 9872" in lines and "FAX : 03-3271 9481" in lines
+
+
 @pytest.mark.parametrize("degrees", [180, 90])
 def test_tesseract_reads_a_page_scanned_upside_down_or_sideways(client: TestClient, dev_data: Path, degrees: int) -> None:
     label = load_label(dev_data, "sroie_025")

@@ -9,8 +9,8 @@ from PIL import Image
 from ocrserver.errors import InvalidRegion, UnsupportedLanguage
 from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect_polygon, turned_back
 from ocrserver.languages import normalize_language, parse_languages, tesseract_code
-from ocrserver.layout import group_into_blocks, split_into_words
-from ocrserver.result import Line, rect_polygon
+from ocrserver.layout import group_into_blocks, split_at_wide_gaps, split_into_words
+from ocrserver.result import Line, Word, rect_polygon
 from ocrserver.settings import load_settings
 
 
@@ -134,3 +134,24 @@ def test_text_lines_are_counted_from_the_ink_profile() -> None:
     underlined = one.copy()
     underlined[-3:-1, 5:-5] = 0  # a rule under the text is not a line of text
     assert count_text_lines(underlined) == 1
+
+
+def _line_of_words(*boxes: tuple[str, float, float]) -> Line:
+    """A 20 px high line of words given as (text, x0, x1)."""
+    words = [Word(text=text, confidence=0.9, polygon=rect_polygon(x0, 100, x1, 120)) for text, x0, x1 in boxes]
+    return Line(text=" ".join(w.text for w in words), confidence=0.9, polygon=rect_polygon(boxes[0][1], 100, boxes[-1][2], 120), words=words)
+
+
+def test_a_line_is_cut_into_fields_only_at_gaps_wider_than_asked() -> None:
+    line = _line_of_words(("TEL", 0, 40), (":", 46, 50), ("0327", 56, 110), ("FAX", 140, 180), ("0394", 186, 240))
+    pieces = split_at_wide_gaps(line, 1.2)  # 20 px high: gaps over 24 px part; the 30 px one does, 6 px ones do not
+    assert [piece.text for piece in pieces] == ["TEL : 0327", "FAX 0394"]
+    assert pieces[1].polygon == rect_polygon(140, 100, 240, 120) and [w.text for w in pieces[1].words] == ["FAX", "0394"]
+    assert [piece.text for piece in split_at_wide_gaps(line, 2.0)] == [line.text]
+
+
+def test_lines_whose_words_do_not_run_left_to_right_stay_whole() -> None:
+    backwards = _line_of_words(("b", 200, 240), ("a", 0, 40))
+    assert split_at_wide_gaps(backwards, 1.2) == [backwards]
+    no_words = Line(text="x", confidence=0.9, polygon=rect_polygon(0, 0, 10, 10))
+    assert split_at_wide_gaps(no_words, 1.2) == [no_words]

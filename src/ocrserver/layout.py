@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 
-from ocrserver.result import Block, Line, Polygon, Word, bbox_of
+from ocrserver.result import Block, Line, Polygon, Word, bbox_of, rect_polygon
 
 
 def _line_height(line: Line) -> float:
@@ -50,6 +52,34 @@ def group_into_blocks(lines: list[Line]) -> list[Block]:
     result = [Block(lines=sort_reading_order(block)) for block in blocks]
     result.sort(key=lambda b: (round(bbox_of(b.polygon or [])[1] / 10), bbox_of(b.polygon or [])[0]))
     return result
+
+
+def split_at_wide_gaps(line: Line, gap: float) -> list[Line]:
+    """A line cut where two neighbouring words lie more than ``gap`` times the line's height apart (two fields
+    printed on one row, "TEL : ...   FAX : ..."), each piece with its own box. A line without word boxes, or
+    whose words do not run left to right, stays whole."""
+    words = line.words
+    boxes = [bbox_of(word.polygon) for word in words]
+    if len(words) < 2 or any(right[0] < left[0] for left, right in itertools.pairwise(boxes)):
+        return [line]
+    widest = gap * _line_height(line)
+    pieces: list[list[int]] = [[0]]
+    for index in range(1, len(words)):
+        if boxes[index][0] - boxes[index - 1][2] > widest:
+            pieces.append([index])
+        else:
+            pieces[-1].append(index)
+    if len(pieces) == 1:
+        return [line]
+    return [
+        Line(
+            text=" ".join(words[i].text for i in piece),
+            confidence=sum(words[i].confidence for i in piece) / len(piece),
+            polygon=rect_polygon(*bbox_of([point for i in piece for point in words[i].polygon])),
+            words=[words[i] for i in piece],
+        )
+        for piece in pieces
+    ]
 
 
 def split_into_words(text: str, confidence: float, polygon: Polygon) -> list[Word]:

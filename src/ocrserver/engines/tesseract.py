@@ -17,7 +17,7 @@ from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.errors import EngineUnavailable
 from ocrserver.geometry import turned_back
 from ocrserver.languages import normalize_language, tesseract_code
-from ocrserver.layout import count_text_lines
+from ocrserver.layout import count_text_lines, split_at_wide_gaps
 from ocrserver.result import Block, Line, Word, rect_polygon, with_polygons_mapped
 from ocrserver.settings import Settings
 
@@ -31,6 +31,11 @@ _NOT_LANGUAGES = {"osd", "equ"}
 # costs 150-250 ms on every page and left 8 of 16 upside-down forms unturned.
 SURE_PAGE = 0.5
 PAGE_TURNS = (180, 270, 90)
+# Tesseract makes one line of a whole printed row, "Receipt No.: CS1804/27037      Date: 23/01/2018"; people label
+# (and PP-OCR's detector finds) each field apart. A page line is cut where two words lie more than this many
+# line heights apart. Dev-set pages, detection F1 at 0.8 / 1.0 / 1.2 / 1.5 / 2.0: 0.597 / 0.646 / 0.644 / 0.637 /
+# 0.611, uncut 0.335 (receipts 0.35 -> 0.74, forms 0.20 -> 0.42); the words read are the same.
+FIELD_GAP = 1.2
 
 
 def installed_languages(tessdata: Path) -> list[str]:
@@ -106,7 +111,8 @@ class TesseractEngine(Engine):
         api.SetPageSegMode(self._tesserocr.PSM.AUTO)
         api.SetImage(image)
         api.Recognize()
-        return self._collect(api)
+        return [Block(lines=[piece for line in block.lines for piece in split_at_wide_gaps(line, FIELD_GAP)])
+                for block in self._collect(api)]
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         api = self._api(languages)
