@@ -112,7 +112,7 @@ def test_tesseract_page_lines_are_the_fields_people_label(client: TestClient, de
     assert "TEL : 03-3271 9872" in lines and "FAX : 03-3271 9481" in lines
 
 
-@pytest.mark.parametrize("degrees", [180, 90])
+@pytest.mark.parametrize("degrees", [180, 90, 270])
 def test_tesseract_reads_a_page_scanned_upside_down_or_sideways(client: TestClient, dev_data: Path, degrees: int) -> None:
     label = load_label(dev_data, "sroie_025")
     turned = io.BytesIO()
@@ -124,12 +124,18 @@ def test_tesseract_reads_a_page_scanned_upside_down_or_sideways(client: TestClie
     truth = " ".join(region["text"] for region in _truth(label))
     assert bag_of_words_f1(body["text"], truth) >= 0.65  # upright: 0.70 (the whole-page test above)
     page = body["pages"][0]
-    title = next(line for block in page["blocks"] for line in block["lines"] if "STATIONERY" in line["text"])
-    x0, y0, x1, y1 = title["bbox"]  # on the image as sent: the title at the top of the receipt, turned with it
-    if degrees == 180:
-        assert y0 > page["height"] * 0.75
-    else:  # counter-clockwise: the top of the receipt on the left
-        assert x1 < page["width"] * 0.25 and y1 - y0 > 5 * (x1 - x0)
+    lines = {normalize(line["text"]): line for block in page["blocks"] for line in block["lines"]}
+    assert "TEL : 03-3271 9872" in lines and "FAX : 03-3271 9481" in lines  # read upright: rows cut into fields
+    # on the image as sent, the title (the top of the receipt) turned with the page, its first corner the text's top-left
+    title = next(line for text, line in lines.items() if "STATIONERY" in text)
+    x0, y0, x1, y1 = title["bbox"]
+    where, corner = {
+        180: (y0 > page["height"] * 0.75, (x1, y1)),
+        90: (x1 < page["width"] * 0.25 and y1 - y0 > 5 * (x1 - x0), (x0, y1)),  # counter-clockwise: on the left
+        270: (x0 > page["width"] * 0.75 and y1 - y0 > 5 * (x1 - x0), (x1, y0)),
+    }[degrees]
+    assert where
+    assert title["polygon"][0] == pytest.approx(list(corner), abs=3)
 
 
 def test_spaces_between_evenly_printed_words_are_kept(client: TestClient, dev_data: Path) -> None:
