@@ -2,7 +2,8 @@
 
 Language data comes from Debian's ``tesseract-ocr-<lang>`` packages. Each engine instance keeps one
 ``PyTessBaseAPI`` per language combination and reuses it; the pool gives an instance to one thread at
-a time, as the API objects are not thread-safe. The page segmentation mode is chosen per job.
+a time, as the API objects are not thread-safe. The page segmentation mode is chosen per job. Pages come back
+the right way up whichever way they were scanned (``read_page``), their rows cut into fields (``FIELD_GAP``).
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ class TesseractEngine(Engine):
         return 0, upright
 
     def _read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
+        """One read of the page as given, its lines cut into fields."""
         api = self._api(languages)
         api.SetPageSegMode(self._tesserocr.PSM.AUTO)
         api.SetImage(image)
