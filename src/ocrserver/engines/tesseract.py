@@ -97,9 +97,9 @@ class TesseractEngine(Engine):
 
     def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
         """The page's blocks, its boxes on the image as sent. A page read unsure (``SURE_PAGE``) is read again
-        turned (``PAGE_TURNS``); a page whose text runs top to bottom is read again a quarter turn further."""
+        turned (``PAGE_TURNS``); one read surely as text running top to bottom, again a quarter turn further."""
         degrees, blocks = self._sure_reading(image, languages)
-        if runs_top_to_bottom(blocks):
+        if runs_top_to_bottom(blocks) and reading_confidence(blocks) >= SURE_PAGE:
             # Tesseract reads a page lying on its right side as vertical lines, whole; upright, its rows read as
             # fields (dev set: detection F1 0.34 -> 0.64). Text written in columns turned sideways reads unsure: kept.
             upright = (degrees + 90) % 360
