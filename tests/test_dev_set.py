@@ -138,6 +138,24 @@ def test_tesseract_reads_a_page_scanned_upside_down_or_sideways(client: TestClie
     assert title["polygon"][0] == pytest.approx(list(corner), abs=3)
 
 
+@pytest.mark.parametrize("degrees", [90, 270])
+def test_ppocr_reads_a_page_scanned_sideways_as_if_upright(client: TestClient, dev_data: Path, degrees: int) -> None:
+    label = load_label(dev_data, "sroie_025")
+    turned = io.BytesIO()
+    Image.open(dev_data / "images" / label["image"]).rotate(degrees, expand=True).save(turned, format="PNG")
+    page = client.post(
+        "/v1/ocr", json={"image_base64": base64.b64encode(turned.getvalue()).decode(), "lang": "en", "level": "line"}
+    ).json()["pages"][0]
+    truth = " ".join(region["text"] for region in _truth(label))
+    assert bag_of_words_f1(page["text"], truth) >= 0.78
+    first = page["blocks"][0]["lines"][0]
+    assert normalize(first["text"]) == "TEO HENG STATIONERY & BOOKS"  # in reading order, as upright
+    x0, y0, x1, y1 = first["bbox"]
+    # the text's top-left first: bottom left of its box when turned counter-clockwise, top right when clockwise
+    corner = (x0, y1) if degrees == 90 else (x1, y0)
+    assert first["polygon"][0] == pytest.approx(list(corner), abs=3)
+
+
 def test_spaces_between_evenly_printed_words_are_kept(client: TestClient, dev_data: Path) -> None:
     # receipt lines the recogniser alone reads as "Tel:04-2272222", "CompanyNo : SA0099552-P" and "SALTEDEGG"
     wanted = {"sroie_610": "TEL: 04-227 2222", "sroie_564": "COMPANY NO : SA0099552-P", "sroie_078": "SALTED EGG"}
