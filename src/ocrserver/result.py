@@ -8,7 +8,7 @@ its orientation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,6 +29,13 @@ def rect_polygon(x0: float, y0: float, x1: float, y1: float) -> Polygon:
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+def length_weighted_confidence(parts: Sequence[Word | Line]) -> float:
+    """How sure an engine is of a reading: the words' or lines' confidences weighted by the length of their text
+    (0 for no text)."""
+    characters = sum(len(part.text) for part in parts)
+    return sum(part.confidence * len(part.text) for part in parts) / characters if characters else 0.0
 
 
 def _round_polygon(polygon: Polygon) -> list[list[float]]:

@@ -36,7 +36,15 @@ from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny
 from ocrserver.geometry import turned_180, turned_back
 from ocrserver.languages import normalize_language
 from ocrserver.layout import count_text_lines, group_into_blocks, sort_reading_order, split_into_words
-from ocrserver.result import Block, Line, Word, bbox_of, rect_polygon, with_polygons_mapped
+from ocrserver.result import (
+    Block,
+    Line,
+    Word,
+    bbox_of,
+    length_weighted_confidence,
+    rect_polygon,
+    with_polygons_mapped,
+)
 from ocrserver.settings import Settings
 
 # The PP-OCRv6 small multilingual recogniser's languages, as rapidocr names them.
@@ -229,7 +237,7 @@ class PPOCREngine(Engine):
         if turn:
             turned = image.rotate(turn, expand=True)
             turned_lines, turned_upside_down = self._page_lines(turned)
-            if _sureness(turned_lines) >= _sureness(lines) - SIDEWAYS_SLACK:
+            if length_weighted_confidence(turned_lines) >= length_weighted_confidence(lines) - SIDEWAYS_SLACK:
                 blocks = _page_blocks(turned_lines, turned_upside_down, turned.width, turned.height)
                 return with_polygons_mapped(blocks, partial(turned_back, degrees=turn, width=image.width, height=image.height))
         return _page_blocks(lines, upside_down, image.width, image.height)
@@ -352,12 +360,6 @@ def _quarter_turn_upright(lines: list[Line], upside_down: bool) -> int:
     if on_end <= sum(len(line.text) for line in lines) / 2:
         return 0
     return 270 if upside_down else 90
-
-
-def _sureness(lines: list[Line]) -> float:
-    """The lines' confidence weighted by their length (0 for no text)."""
-    characters = sum(len(line.text) for line in lines)
-    return sum(line.confidence * len(line.text) for line in lines) / characters if characters else 0.0
 
 
 def _upside_down_blocks(lines: list[Line], width: int, height: int) -> list[Block]:

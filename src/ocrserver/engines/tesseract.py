@@ -19,7 +19,15 @@ from ocrserver.errors import EngineUnavailable
 from ocrserver.geometry import turned_back
 from ocrserver.languages import normalize_language, tesseract_code
 from ocrserver.layout import count_text_lines, split_at_wide_gaps
-from ocrserver.result import Block, Line, Word, bbox_of, rect_polygon, with_polygons_mapped
+from ocrserver.result import (
+    Block,
+    Line,
+    Word,
+    bbox_of,
+    length_weighted_confidence,
+    rect_polygon,
+    with_polygons_mapped,
+)
 from ocrserver.settings import Settings
 
 _NOT_LANGUAGES = {"osd", "equ"}
@@ -190,9 +198,7 @@ class TesseractEngine(Engine):
 
 def reading_confidence(blocks: list[Block]) -> float:
     """How sure Tesseract is of a reading: its words' confidences weighted by their length (0 for no text)."""
-    words = [word for block in blocks for line in block.lines for word in line.words]
-    characters = sum(len(word.text) for word in words)
-    return sum(word.confidence * len(word.text) for word in words) / characters if characters else 0.0
+    return length_weighted_confidence([word for block in blocks for line in block.lines for word in line.words])
 
 
 def runs_top_to_bottom(blocks: list[Block]) -> bool:
