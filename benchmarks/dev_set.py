@@ -8,6 +8,7 @@ Starts `ocrserver serve` on a free loopback port (or uses --url), runs ../shared
     python benchmarks/dev_set.py --limit 12 --max-boxes 400 --concurrency 2
     python benchmarks/dev_set.py --engines ppocr --precision fp32,bf16   # one server per precision, same run
     python benchmarks/dev_set.py --task page --turn 180                 # pages scanned upside down
+    python benchmarks/dev_set.py --task page --frame 4000               # pages photographed from a distance
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def score(url: str, engine: str, args: argparse.Namespace, out: Path) -> dict:
     ]
     if args.turn:
         command += ["--adapter-arg", f"turn={args.turn}"]
+    if args.frame:
+        command += ["--adapter-arg", f"frame={args.frame}"]
     if args.limit:
         command += ["--limit", str(args.limit)]
     if args.max_boxes:
@@ -125,6 +128,8 @@ def main() -> None:
                         help="OCR_PRECISION of the started server (default: its own): fp32, bf16, auto, or several (fp32,bf16)")
     parser.add_argument("--turn", type=int, default=0, choices=[0, 90, 180, 270],
                         help="page task: send each page turned counter-clockwise by this many degrees")
+    parser.add_argument("--frame", type=int, default=0,
+                        help="page task: send each page at its own resolution inside a photo this many pixels square")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -136,12 +141,12 @@ def main() -> None:
         with running_server(args.url, args.workers, env={"OCR_PRECISION": precision} if precision else None) as server:
             for engine in args.engines.split(","):
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
-                turned = f"_turn{args.turn}" if args.turn else ""
-                out = args.out_dir / f"dev_{engine}_{precision or 'default'}_c{args.concurrency}{turned}.json"
+                sent = (f"_turn{args.turn}" if args.turn else "") + (f"_frame{args.frame}" if args.frame else "")
+                out = args.out_dir / f"dev_{engine}_{precision or 'default'}_c{args.concurrency}{sent}.json"
                 rows.append(row(name, score(server.url, engine, args, out)))
     print(f"\ndev set {DATA.name}: limit={args.limit or 'all'} max_boxes={args.max_boxes or 'all'} "
           f"concurrency={args.concurrency} workers={args.workers} precision={args.precision or 'server default'}"
-          f"{f' turned {args.turn} degrees' if args.turn else ''}\n")
+          f"{f' turned {args.turn} degrees' if args.turn else ''}{f' in a {args.frame} px photo' if args.frame else ''}\n")
     print("| " + " | ".join(HEADER) + " |")
     print("|" + "---|" * len(HEADER))
     for cells in rows:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.errors import InvalidRegion, UnsupportedLanguage
 from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect_polygon, turned_back
 from ocrserver.languages import normalize_language, parse_languages, tesseract_code
@@ -155,3 +156,34 @@ def test_lines_whose_words_do_not_run_left_to_right_stay_whole() -> None:
     assert split_at_wide_gaps(backwards, 1.2) == [backwards]
     no_words = Line(text="x", confidence=0.9, polygon=rect_polygon(0, 0, 10, 10))
     assert split_at_wide_gaps(no_words, 1.2) == [no_words]
+
+
+def _text_line(x: float, y: float, height: float, text: str = "TOTAL 12.00") -> Line:
+    return Line(text=text, confidence=0.9, polygon=rect_polygon(x, y, x + height * len(text) / 2, y + height), words=[])
+
+
+def test_small_text_in_a_big_photo_is_read_again_where_it_is_with_a_margin() -> None:
+    # a receipt in the middle of a 4000 px photo, lines 24 px high: 12 px once the photo is shrunk to 2000 px
+    lines = [_text_line(1500, 1200 + 40 * row, 24) for row in range(30)]
+    area = area_to_read_closer(lines, 4000, 4000, working_side=2000)
+    assert area is not None
+    x0, y0, x1, y1 = area
+    assert x0 <= 1500 - 48 and y0 <= 1200 - 48  # two line heights around the text found
+    assert x1 >= 1500 + 132 + 48 and y1 >= 1200 + 40 * 29 + 24 + 48
+    assert max(x1 - x0, y1 - y0) <= 2000 / 1.3 * 2  # seen at least 1.3x larger the second time
+
+
+def test_one_look_is_kept_when_a_second_would_not_see_the_text_larger() -> None:
+    receipt = [_text_line(1500, 1200 + 40 * row, 24) for row in range(30)]
+    assert area_to_read_closer(receipt, 1800, 1800, working_side=2000) is None  # read at full size already
+    large = [_text_line(1500, 1200 + 90 * row, 60) for row in range(10)]
+    assert area_to_read_closer(large, 4000, 4000, working_side=2000) is None  # 30 px as shrunk: read well
+    spread = [_text_line(200, 200 + 120 * row, 24) for row in range(30)] + [_text_line(3500, 3700, 24)]
+    assert area_to_read_closer(spread, 4000, 4000, working_side=2000) is None  # text fills the frame
+    assert area_to_read_closer([], 4000, 4000, working_side=2000) is None
+
+
+def test_a_stray_single_character_far_away_does_not_widen_the_second_look() -> None:
+    receipt = [_text_line(1500, 1200 + 40 * row, 24) for row in range(30)]
+    alone = area_to_read_closer(receipt, 4000, 4000, working_side=2000)
+    assert area_to_read_closer([*receipt, _text_line(3900, 3900, 24, text="x")], 4000, 4000, working_side=2000) == alone

@@ -76,6 +76,11 @@ def turned_back(polygon: Polygon, degrees: int, width: float, height: float) -> 
     raise ValueError(f"turned_back takes quarter turns (0, 90, 180, 270), not {degrees} degrees")
 
 
+def shifted(polygon: Polygon, dx: float, dy: float) -> Polygon:
+    """A polygon found on a part of a page whose top-left corner lies at (dx, dy), put on the page."""
+    return [(x + dx, y + dy) for x, y in polygon]
+
+
 def _is_clockwise(points: np.ndarray) -> bool:
     # Image coordinates (y down): a positive shoelace sum means clockwise on screen.
     x, y = points[:, 0], points[:, 1]

@@ -29,11 +29,12 @@ from PIL import Image
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.bf16 import Precision, cpu_flags, move_to_openvino, resolve_precision
 from ocrserver.engines.cascade import CascadeRecognizer
+from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder, join_word_pieces
 from ocrserver.engines.det_input import feed_detector
 from ocrserver.engines.orientation import PageOrientationVote, turned_upside_down
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
-from ocrserver.geometry import turned_180, turned_back
+from ocrserver.geometry import shifted, turned_180, turned_back
 from ocrserver.languages import normalize_language
 from ocrserver.layout import count_text_lines, group_into_blocks, sort_reading_order, split_into_words
 from ocrserver.result import (
@@ -229,10 +230,21 @@ class PPOCREngine(Engine):
         return self._quick_crop if set(languages) <= self._quick_languages else self._strong.crop
 
     def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
-        """The page's blocks, its boxes on the image as sent. A page whose lines mostly stand on end (scanned
-        sideways: rapidocr reads each tall line turned a quarter) is read again turned upright, and that reading
-        kept unless it is clearly less sure (``SIDEWAYS_SLACK``)."""
+        """The page's blocks, its boxes on the image as sent. A photo larger than rapidocr reads (it shrinks
+        it to ``max_side_len``) whose text came out small is read again where the text is, at the photo's own
+        resolution (closer_look.py). A page whose lines mostly stand on end (scanned sideways: rapidocr reads
+        each tall line turned a quarter) is read again turned upright, and that reading kept unless it is
+        clearly less sure (``SIDEWAYS_SLACK``)."""
         lines, upside_down = self._page_lines(image)
+        area = area_to_read_closer(lines, image.width, image.height, self._strong.page.max_side_len)
+        if area is not None:
+            part = image.crop(area)
+            blocks = self._upright_blocks(part, *self._page_lines(part))
+            return with_polygons_mapped(blocks, partial(shifted, dx=area[0], dy=area[1]))
+        return self._upright_blocks(image, lines, upside_down)
+
+    def _upright_blocks(self, image: Image.Image, lines: list[Line], upside_down: bool) -> list[Block]:
+        """The blocks of one read of the image, read again turned upright when it lies sideways."""
         turn = _quarter_turn_upright(lines, upside_down)
         if turn:
             turned = image.rotate(turn, expand=True)
