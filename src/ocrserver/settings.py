@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     ls_geometry: Literal["auto", "rectangle", "polygon"] = Field("auto", validation_alias="OCR_LS_GEOMETRY")
     ls_label_map: Path | None = Field(None, validation_alias="OCR_LS_LABEL_MAP")
     ls_image_cache: int = Field(16, validation_alias="OCR_LS_IMAGE_CACHE", description="decoded pages kept for interactive calls")
+    ls_image_cache_mb: int = Field(
+        512, validation_alias="OCR_LS_IMAGE_CACHE_MB", ge=0,
+        description="memory those pages may hold together (a 12 MP photo decoded: 36 MB); the latest is always kept",
+    )
     s3_endpoint_url: str | None = Field(
         None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_S3", "AWS_S3_ENDPOINT", "S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")
     )

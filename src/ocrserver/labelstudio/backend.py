@@ -29,11 +29,16 @@ GEOMETRY_TYPES = RECTANGLE_TAGS + POLYGON_TAGS
 
 
 class PageCache:
-    """Decoded task images, most recently used last, so interactive calls on one task skip download and decode."""
+    """Decoded task images, most recently used last, so interactive calls on one task skip download and decode.
 
-    def __init__(self, capacity: int) -> None:
+    At most ``capacity`` pages and ``max_bytes`` of them together: phone photos decode to 36 MB (12 MP) or more
+    each. The page put last is kept even when it alone is larger, as the next call is most likely on it."""
+
+    def __init__(self, capacity: int, max_bytes: int) -> None:
         self.capacity = max(0, capacity)
+        self.max_bytes = max(0, max_bytes)
         self._items: OrderedDict[tuple[Any, str], np.ndarray] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: tuple[Any, str]) -> np.ndarray | None:
@@ -47,10 +52,12 @@ class PageCache:
         if self.capacity == 0:
             return
         with self._lock:
+            replaced = self._items.pop(key, None)
+            self._bytes += image.nbytes - (replaced.nbytes if replaced is not None else 0)
             self._items[key] = image
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+            while len(self._items) > 1 and (len(self._items) > self.capacity or self._bytes > self.max_bytes):
+                _, evicted = self._items.popitem(last=False)
+                self._bytes -= evicted.nbytes
 
 
 class LabelStudioBackend:
@@ -58,7 +65,7 @@ class LabelStudioBackend:
         self.settings = settings
         self.service = service
         self.files = files
-        self.pages = PageCache(settings.ls_image_cache)
+        self.pages = PageCache(settings.ls_image_cache, settings.ls_image_cache_mb * 1024 * 1024)
         self._configs: dict[str, OcrLabelConfig] = {}
         self._configs_lock = threading.Lock()
         self._label_map = _load_label_map(settings)
