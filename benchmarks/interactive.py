@@ -6,12 +6,14 @@
    as in real use; each task's first call, which downloads and decodes, is reported apart).
    The server's own part of each call comes from its Server-Timing header (request in to answer out).
 1b. the HTTP floor: the same request body sent to /webhook, which does nothing with it.
+1c. 1 and 1b again with a lean client (the standard library's http.client on a kept-alive connection, as
+   ../shared/bench/ocr_score.py's HttpAdapter), so what the client library costs shows apart from the server.
 2. raw engine: the same region read in this process by the same engine class, from an already decoded page
    (what the server does minus HTTP, JSON and Label Studio translation) -> the server's overhead.
 3. pytesseract per call: how the existing Label Studio Tesseract backend works (image re-read, one
    `tesseract` process per call, --psm 7) -> our speed-up.
-Calls are interleaved region by region so machine noise hits all three alike, and all three are scored on the
-same regions (those that are not their task's first call). Prints medians and ratios.
+Calls are interleaved region by region, in a shuffled order, so machine noise and warm caches favour none, and
+all are scored on the same regions (those that are not their task's first call). Prints medians and ratios.
 
     python benchmarks/interactive.py --boxes 300
 """
@@ -19,6 +21,7 @@ same regions (those that are not their task's first call). Prints medians and ra
 from __future__ import annotations
 
 import argparse
+import http.client
 import http.server
 import io
 import json
@@ -80,6 +83,72 @@ def predict_body(region: dict, image_url: str) -> dict:
             "project": "1.0", "params": {"context": {"result": [drawn]}}}
 
 
+class LeanClient:
+    """JSON over one kept-alive http.client connection: next to no client-side cost per call."""
+
+    def __init__(self, url: str) -> None:
+        address = httpx.URL(url)
+        self.connection = http.client.HTTPConnection(address.host, address.port, timeout=60)
+
+    def post(self, path: str, body: dict) -> tuple[bytes, str]:
+        """The answer's body and its Server-Timing header."""
+        self.connection.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+        answer = self.connection.getresponse()
+        data = answer.read()
+        if answer.status != 200:
+            raise RuntimeError(f"{path}: HTTP {answer.status}: {data[:200]!r}")
+        return data, answer.getheader("server-timing", "")
+
+
+class Systems:
+    """The calls compared, each reading one region and answering its text."""
+
+    def __init__(self, client: httpx.Client, lean: LeanClient, engine: object, pages: dict[str, np.ndarray]) -> None:
+        self.client, self.lean, self.engine, self.pages = client, lean, engine, pages
+        self.server_side: list[float] = []  # the server's own time per call (Server-Timing)
+
+    def server(self, region: dict, body: dict) -> str:
+        """1. the server, end to end"""
+        answer = self.client.post("/predict", json=body)
+        answer.raise_for_status()
+        self.server_side.append(float(answer.headers["server-timing"].partition(";dur=")[2]))
+        return textarea_text(answer.json())
+
+    def http_floor(self, region: dict, body: dict) -> str:
+        """1b. the same body to an endpoint that does nothing with it (/webhook)"""
+        self.client.post("/webhook", json=body).raise_for_status()
+        return ""
+
+    def server_lean(self, region: dict, body: dict) -> str:
+        """1c. the server with the lean client"""
+        data, timing = self.lean.post("/predict", body)
+        self.server_side.append(float(timing.partition(";dur=")[2]))
+        return textarea_text(json.loads(data))
+
+    def http_floor_lean(self, region: dict, body: dict) -> str:
+        self.lean.post("/webhook", body)
+        return ""
+
+    def raw(self, region: dict, body: dict) -> str:
+        """2. the raw engine call on the same region"""
+        x0, y0, x1, y1 = region["box"]
+        languages = ["zh"] if region["lang"] == "zh" else ["en"]
+        return read_region(self.engine, self.pages[region["image"]], rect_polygon(x0, y0, x1, y1), languages).text
+
+    def per_call_tesseract(self, region: dict, body: dict) -> str:
+        """3. pytesseract, one process per call, the image re-read each call"""
+        import pytesseract
+
+        image = Image.open(io.BytesIO((DATA / "images" / region["image"]).read_bytes())).convert("RGB")
+        return pytesseract.image_to_string(image.crop(tuple(int(v) for v in region["box"])),
+                                           lang="chi_sim" if region["lang"] == "zh" else "eng", config="--psm 7")
+
+
+def textarea_text(answer: dict) -> str:
+    """The text a /predict answer puts in the drawn region's TextArea."""
+    return " ".join(i["value"]["text"][0] for i in answer["results"][0]["result"] if i["type"] == "textarea")
+
+
 def summary(name: str, latencies: list[float], errors: int, chars: int) -> dict:
     return {"system": name, "n": len(latencies), "cer": f"{errors / chars:.3f}" if chars else "",
             "p50": statistics.median(latencies), "p95": float(np.percentile(latencies, 95)),
@@ -106,61 +175,40 @@ def main() -> None:
     settings = load_settings(workers=args.workers)
     engine = discover_engines()[args.engine](settings)
     pages = {name: np.asarray(Image.open(DATA / "images" / name).convert("RGB")) for name in {r["image"] for r in regions}}
-    if not args.no_pytesseract:
-        import pytesseract
-
-    results: dict[str, list] = {key: [[], 0, 0] for key in ("server", "http floor", "raw", "pytesseract")}
-    server_side: list[float] = []  # the server's own time per scored /predict call (Server-Timing)
+    names = ("server", "http floor", "server, lean client", "http floor, lean client", "raw", "pytesseract")
+    results: dict[str, list] = {key: [[], 0, 0] for key in names}
     first_calls: list[float] = []
     seen_tasks: set[int] = set()
     server_env = {"OCR_ENGINE": args.engine, "OCR_ORT_THREADS": str(settings.resolved_ort_threads()),
                   "OCR_URL_ALLOWLIST": "127.0.0.1"}  # the task images come from this script's loopback server
     with running_server(args.url, args.workers, env=server_env) as server, \
             httpx.Client(base_url=server.url, timeout=60) as client:
+        systems = Systems(client, LeanClient(server.url), engine, pages)
+        order = random.Random(args.seed)
         for region in regions:
             truth = normalize(region["text"])
-            languages = ["zh"] if region["lang"] == "zh" else ["en"]
-            # 1. the server, end to end
             body = predict_body(region, f"{image_base}/{region['image']}")
-            started = time.perf_counter()
-            answer = client.post("/predict", json=body)
-            elapsed = (time.perf_counter() - started) * 1000
-            answer.raise_for_status()
-            texts = [i["value"]["text"][0] for i in answer.json()["results"][0]["result"] if i["type"] == "textarea"]
-            first_call = region["task"] not in seen_tasks
-            seen_tasks.add(region["task"])
-            if first_call:  # download + decode: reported apart, and this region is left out of every system's stats
-                first_calls.append(elapsed)
-                continue
-            bucket = results["server"]
-            bucket[0].append(elapsed)
-            server_side.append(float(answer.headers["server-timing"].partition(";dur=")[2]))
-            bucket[1] += Levenshtein.distance(normalize(" ".join(texts)), truth)
-            bucket[2] += len(truth)
-            # 1b. the HTTP floor: the same body to an endpoint that does nothing with it (/webhook)
-            started = time.perf_counter()
-            client.post("/webhook", json=body).raise_for_status()
-            results["http floor"][0].append((time.perf_counter() - started) * 1000)
-            # 2. the raw engine call on the same region
-            x0, y0, x1, y1 = region["box"]
-            started = time.perf_counter()
-            block = read_region(engine, pages[region["image"]], rect_polygon(x0, y0, x1, y1), languages)
-            elapsed = (time.perf_counter() - started) * 1000
-            bucket = results["raw"]
-            bucket[0].append(elapsed)
-            bucket[1] += Levenshtein.distance(normalize(block.text), truth)
-            bucket[2] += len(truth)
-            # 3. pytesseract, one process per call, image re-read each call
-            if not args.no_pytesseract:
+            if region["task"] not in seen_tasks:  # download + decode: reported apart, the region left out of all stats
+                seen_tasks.add(region["task"])
                 started = time.perf_counter()
-                image = Image.open(io.BytesIO((DATA / "images" / region["image"]).read_bytes())).convert("RGB")
-                text = pytesseract.image_to_string(image.crop(tuple(int(v) for v in region["box"])),
-                                                   lang="chi_sim" if region["lang"] == "zh" else "eng", config="--psm 7")
-                elapsed = (time.perf_counter() - started) * 1000
-                bucket = results["pytesseract"]
-                bucket[0].append(elapsed)
-                bucket[1] += Levenshtein.distance(normalize(text), truth)
-                bucket[2] += len(truth)
+                client.post("/predict", json=body).raise_for_status()
+                first_calls.append((time.perf_counter() - started) * 1000)
+                continue
+
+            calls = [("server", systems.server), ("http floor", systems.http_floor),
+                     ("server, lean client", systems.server_lean), ("http floor, lean client", systems.http_floor_lean),
+                     ("raw", systems.raw)]
+            if not args.no_pytesseract:
+                calls.append(("pytesseract", systems.per_call_tesseract))
+            order.shuffle(calls)  # no system always reads a region first (colder) or after another (warmer)
+            for name, call in calls:
+                started = time.perf_counter()
+                text = call(region, body)
+                bucket = results[name]
+                bucket[0].append((time.perf_counter() - started) * 1000)
+                if "floor" not in name:
+                    bucket[1] += Levenshtein.distance(normalize(text), truth)
+                    bucket[2] += len(truth)
     images.shutdown()
 
     rows = [summary(name, *values) for name, values in results.items() if values[0]]
@@ -177,7 +225,10 @@ def main() -> None:
     floor = by_name["http floor"]["p50"]
     print(f"  of which the HTTP round trip of a call that does nothing (p50): {floor:.1f} ms; the rest: "
           f"{(by_name['server']['p50'] - by_name['raw']['p50'] - floor) / by_name['raw']['p50'] * 100:+.1f} %")
-    own = statistics.median(server_side)
+    lean = by_name["server, lean client"]["p50"]
+    print(f"  with a lean client (http.client): {(lean / by_name['raw']['p50'] - 1) * 100:+.1f} % "
+          f"(its HTTP floor {by_name['http floor, lean client']['p50']:.1f} ms)")
+    own = statistics.median(systems.server_side)
     print(f"  the server's own time (Server-Timing, p50): {own:.1f} ms, {(own / by_name['raw']['p50'] - 1) * 100:+.1f} % "
           f"over the raw engine call; the rest ({by_name['server']['p50'] - own:.1f} ms) is the client and loopback")
     if "pytesseract" in by_name:
