@@ -81,10 +81,8 @@ def score(url: str, engine: str, args: argparse.Namespace, out: Path) -> dict:
         "--task", args.task, "--concurrency", str(args.concurrency), "--warmup", "2",
         "--out", str(out), "--quiet",
     ]
-    if args.turn:
-        command += ["--adapter-arg", f"turn={args.turn}"]
-    if args.frame:
-        command += ["--adapter-arg", f"frame={args.frame}"]
+    if args.turn or args.frame:
+        command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}", "--adapter-arg", f"data={DATA}"]
     if args.limit:
         command += ["--limit", str(args.limit)]
     if args.max_boxes:
