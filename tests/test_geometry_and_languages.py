@@ -11,7 +11,7 @@ from ocrserver.errors import InvalidRegion, UnsupportedLanguage
 from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect_polygon, turned_back
 from ocrserver.languages import normalize_language, parse_languages, tesseract_code
 from ocrserver.layout import group_into_blocks, split_at_wide_gaps, split_into_words
-from ocrserver.result import Line, Word, rect_polygon
+from ocrserver.result import Line, Polygon, Word, rect_polygon
 from ocrserver.settings import load_settings
 
 
@@ -158,8 +158,9 @@ def test_lines_whose_words_do_not_run_left_to_right_stay_whole() -> None:
     assert split_at_wide_gaps(no_words, 1.2) == [no_words]
 
 
-def _text_line(x: float, y: float, height: float, text: str = "TOTAL 12.00") -> Line:
-    return Line(text=text, confidence=0.9, polygon=rect_polygon(x, y, x + height * len(text) / 2, y + height), words=[])
+def _text_line(x: float, y: float, height: float, characters: int = 11) -> Polygon:
+    """The box a detector finds around a line of ``characters`` characters, ``height`` px high."""
+    return rect_polygon(x, y, x + height * characters / 2, y + height)
 
 
 def test_small_text_in_a_big_photo_is_read_again_where_it_is_with_a_margin() -> None:
@@ -183,7 +184,10 @@ def test_one_look_is_kept_when_a_second_would_not_see_the_text_larger() -> None:
     assert area_to_read_closer([], 4000, 4000, working_side=2000) is None
 
 
-def test_a_stray_single_character_far_away_does_not_widen_the_second_look() -> None:
+def test_a_stray_speck_far_away_does_not_widen_the_second_look() -> None:
     receipt = [_text_line(1500, 1200 + 40 * row, 24) for row in range(30)]
     alone = area_to_read_closer(receipt, 4000, 4000, working_side=2000)
-    assert area_to_read_closer([*receipt, _text_line(3900, 3900, 24, text="x")], 4000, 4000, working_side=2000) == alone
+    speck = rect_polygon(3900, 3900, 3930, 3926)  # one character, or dust
+    assert area_to_read_closer([*receipt, speck], 4000, 4000, working_side=2000) == alone
+    standing = [[(x, y) for y, x in box] for box in receipt]  # the same lines running down: measured the same
+    assert area_to_read_closer(standing, 4000, 4000, working_side=2000) is not None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from ocrserver.engines.orientation import is_upside_down
 from ocrserver.engines.ppocr import PPOCREngine, PPOCRTinyEngine
@@ -77,3 +79,12 @@ def test_a_small_image_of_big_letters_reads_one_line_as_one_line(precision: str)
     for text, size, width in (("hello world again", 48, 700), ("Second image", 32, 900), ("Total 12.50", 10, 160)):
         rendered = render_lines([text], size=size, width=width)
         assert [line.text for block in engine.read_page(rendered.image, ["en"]) for line in block.lines] == [text]
+
+
+def test_a_page_without_text_reads_as_no_blocks_whatever_its_size() -> None:
+    engine = PPOCREngine(load_settings(workers=1))
+    blank = Image.new("RGB", (600, 400), "white")
+    # a photo larger than the 2000 px rapidocr reads at, of a grainy table with nothing on it
+    table = Image.fromarray(np.random.default_rng(0).normal(100, 12, (3000, 4000, 3)).clip(0, 255).astype(np.uint8))
+    assert engine.read_page(blank, ["en"]) == []
+    assert engine.read_page(table, ["en"]) == []

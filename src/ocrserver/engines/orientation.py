@@ -12,6 +12,7 @@ text is turned only when the classifier is sure (``sure_upside_down``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from rapidocr.ch_ppocr_cls.utils import TextClsOutput
@@ -24,24 +25,27 @@ VOTERS = 12
 Classifier = Callable[[list[np.ndarray]], TextClsOutput]
 
 
+@dataclass
+class PageVerdict(TextClsOutput):
+    """rapidocr's classifier output (every line, turned or not; the voters' verdicts), and the page's verdict."""
+
+    upside_down: bool = False
+
+
 class PageOrientationVote:
     """A drop-in for rapidocr's TextClassifier on whole pages. ``classifier`` must report its verdicts without
-    turning any line itself (its ``cls_thresh`` set above 1). The verdicts returned are the voters' only."""
+    turning any line itself (its ``cls_thresh`` set above 1)."""
 
     def __init__(self, classifier: Classifier) -> None:
         self.classifier = classifier
-        # the verdict on the last page (an engine instance reads one page at a time)
-        self.last_upside_down = False
 
-    def __call__(self, lines: list[np.ndarray]) -> TextClsOutput:
+    def __call__(self, lines: list[np.ndarray]) -> PageVerdict:
         voters = sorted(lines, key=lambda line: line.shape[1], reverse=True)[:VOTERS]
         verdicts = self.classifier(voters)
         labels = verdicts.cls_res or []
-        self.last_upside_down = is_upside_down(labels, [line.shape[1] for line in voters])
-        if self.last_upside_down:
-            turned = [turned_upside_down(line) for line in lines]
-            return TextClsOutput(img_list=turned, cls_res=labels, elapse=verdicts.elapse)
-        return TextClsOutput(img_list=list(lines), cls_res=labels, elapse=verdicts.elapse)
+        upside_down = is_upside_down(labels, [line.shape[1] for line in voters])
+        turned = [turned_upside_down(line) for line in lines] if upside_down else list(lines)
+        return PageVerdict(img_list=turned, cls_res=labels, elapse=verdicts.elapse, upside_down=upside_down)
 
     def sure_upside_down(self, line: np.ndarray) -> bool:
         """Whether one line alone is upside down beyond doubt. At 0.99 the classifier turned none of 833

@@ -32,7 +32,8 @@ from ocrserver.engines.cascade import CascadeRecognizer
 from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder, join_word_pieces
 from ocrserver.engines.det_input import feed_detector
-from ocrserver.engines.orientation import PageOrientationVote, turned_upside_down
+from ocrserver.engines.orientation import PageOrientationVote, PageVerdict, turned_upside_down
+from ocrserver.engines.page_steps import Detection, detect, read
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
 from ocrserver.geometry import shifted, turned_180, turned_back
 from ocrserver.languages import normalize_language
@@ -108,6 +109,8 @@ class _Pipelines:
         pipelines.page.text_rec = copy.copy(pipelines.crop.text_rec)
         pipelines.page.text_rec.rec_image_shape = PAGE_RECOGNIZER_INPUT
         pipelines.page.text_rec.rec_batch_num = PAGE_RECOGNIZER_BATCH
+        # the page pipeline is run in steps (page_steps.py), which read these two flags from it
+        pipelines.page.update_params(return_word_box=True, text_score=PAGE_MIN_LINE_CONFIDENCE)
         # pages only (regions are read upright as drawn): one orientation for all lines of a page
         pipelines.page.text_cls = pipelines.crop.text_cls = PageOrientationVote(place(pipelines.page._load_cls_model()))
         return pipelines
@@ -231,17 +234,18 @@ class PPOCREngine(Engine):
 
     def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
         """The page's blocks, its boxes on the image as sent. A photo larger than rapidocr reads (it shrinks
-        it to ``max_side_len``) whose text came out small is read again where the text is, at the photo's own
-        resolution (closer_look.py). A page whose lines mostly stand on end (scanned sideways: rapidocr reads
-        each tall line turned a quarter) is read again turned upright, and that reading kept unless it is
-        clearly less sure (``SIDEWAYS_SLACK``)."""
-        lines, upside_down = self._page_lines(image)
-        area = area_to_read_closer(lines, image.width, image.height, self._strong.page.max_side_len)
+        it to ``max_side_len``) whose text was found small is read where the text is, at the photo's own
+        resolution (closer_look.py), and its shrunk lines are never recognised. A page whose lines mostly stand
+        on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read again turned upright,
+        and that reading kept unless it is clearly less sure (``SIDEWAYS_SLACK``)."""
+        array = _bgr(image)
+        detection = detect(self._strong.page, array)
+        area = area_to_read_closer(detection.text_boxes(), image.width, image.height, self._strong.page.max_side_len)
         if area is not None:
             part = image.crop(area)
             blocks = self._upright_blocks(part, *self._page_lines(part))
             return with_polygons_mapped(blocks, partial(shifted, dx=area[0], dy=area[1]))
-        return self._upright_blocks(image, lines, upside_down)
+        return self._upright_blocks(image, *self._lines_read(detection))
 
     def _upright_blocks(self, image: Image.Image, lines: list[Line], upside_down: bool) -> list[Block]:
         """The blocks of one read of the image, read again turned upright when it lies sideways."""
@@ -256,12 +260,15 @@ class PPOCREngine(Engine):
 
     def _page_lines(self, image: Image.Image) -> tuple[list[Line], bool]:
         """One read of the page as given: its lines, and whether the page orientation vote found it upside down."""
+        return self._lines_read(detect(self._strong.page, _bgr(image)))
+
+    def _lines_read(self, detection: Detection) -> tuple[list[Line], bool]:
+        """The detected page's lines, and whether the page orientation vote found it upside down."""
         # Pages are read by small alone: the cascade saves little there (2.4 -> 2.3 s) and costs words (BoW F1 0.846 -> 0.835).
-        output = self._strong.page(
-            _bgr(image), use_det=True, use_cls=True, use_rec=True, return_word_box=True,
-            text_score=PAGE_MIN_LINE_CONFIDENCE,
-        )
-        return _lines_from(output), self._strong.orientation.last_upside_down
+        reading = read(self._strong.page, detection)
+        if reading is None:
+            return [], False
+        return _lines_from(reading.output), isinstance(reading.classified, PageVerdict) and reading.classified.upside_down
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """One text line: recognition alone. Several: detection first, each line recognised. On the dev set's
