@@ -1,9 +1,9 @@
-"""A rapidocr pipeline run on a page in two steps: find the text, then read it.
+"""A rapidocr pipeline run on a page in steps: find the text, classify its lines' orientation, read them.
 
 rapidocr's ``RapidOCR.__call__`` detects, classifies and recognises in one go. Split after detection, an engine
 can decide from where the text lies and how large it is whether to read this image at all (closer_look.py): a
 big photo read closer used to pay for recognising its shrunk lines for nothing (dev pages in 4000 px photos,
-p50 5.4 -> 4.5 s).
+p50 5.4 -> 4.5 s); a page scanned sideways is turned upright before its lines are recognised.
 The steps are rapidocr's own methods, in the order ``__call__`` runs them.
 """
 
@@ -48,24 +48,33 @@ def detect(pipeline: Any, image: np.ndarray) -> Detection:
 
 
 @dataclass
-class Reading:
-    """What a pipeline read on a detected page."""
+class Classified:
+    """What a pipeline's classifier made of the detected lines."""
 
-    output: Any  # rapidocr's output, as ``pipeline(image)`` gives it
-    classified: Any  # what the pipeline's classifier said of the lines (rapidocr's output drops it)
+    upright: list[np.ndarray]  # the lines' crops, turned where the classifier decided
+    verdict: Any  # the classifier's output (rapidocr's output drops it)
 
 
-def read(pipeline: Any, detection: Detection) -> Reading | None:
-    """The detected page read by ``pipeline``'s classifier and recogniser, or None when nothing was read. The
-    pipeline's own settings apply (``return_word_box``, ``text_score``)."""
+def classify(pipeline: Any, detection: Detection) -> Classified | None:
+    """The detected lines as ``pipeline``'s classifier leaves them, or None when there are none."""
     if not detection.crops:
         return None
     try:
-        upright, classified = pipeline.cls_and_rotate(detection.crops)
-        recognised = pipeline.recognize_txt(upright)
-    except RapidOCRError:  # nothing to classify or nothing recognised
+        upright, verdict = pipeline.cls_and_rotate(detection.crops)
+    except RapidOCRError:  # nothing to classify
         return None
-    output = pipeline.build_final_output(
-        detection.image, detection.found, classified, recognised, detection.crops, detection.scaling
+    return Classified(upright, verdict)
+
+
+def recognise(pipeline: Any, detection: Detection, classified: Classified | None) -> Any | None:
+    """rapidocr's output for the detected, classified page (as ``pipeline(image)`` gives it), or None when nothing
+    was read. The pipeline's own settings apply (``return_word_box``, ``text_score``)."""
+    if classified is None:
+        return None
+    try:
+        recognised = pipeline.recognize_txt(classified.upright)
+    except RapidOCRError:  # nothing recognised
+        return None
+    return pipeline.build_final_output(
+        detection.image, detection.found, classified.verdict, recognised, detection.crops, detection.scaling
     )
-    return Reading(output, classified)

@@ -33,7 +33,7 @@ from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder, join_word_pieces
 from ocrserver.engines.det_input import feed_detector
 from ocrserver.engines.orientation import PageOrientationVote, PageVerdict, turned_upside_down
-from ocrserver.engines.page_steps import Detection, detect, read
+from ocrserver.engines.page_steps import Classified, Detection, classify, detect, recognise
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
 from ocrserver.geometry import shifted, turned_180, turned_back
 from ocrserver.languages import normalize_language
@@ -41,6 +41,7 @@ from ocrserver.layout import count_text_lines, group_into_blocks, sort_reading_o
 from ocrserver.result import (
     Block,
     Line,
+    Polygon,
     Word,
     bbox_of,
     length_weighted_confidence,
@@ -76,9 +77,13 @@ PAGE_RECOGNIZER_BATCH = 3
 PAGE_MIN_LINE_CONFIDENCE = 0.6
 # A page scanned sideways reads its words as surely from rapidocr's quarter-turned tall lines as upright (a dev-set
 # receipt: 0.9867 / 0.9866); upright, its lines are found as rows, in reading order. Dev-set pages turned 90 or
-# 270 degrees: det F1 0.747 -> 0.834, BoW F1 0.844 -> 0.869, as upright (reading twice: 1.8 -> 3.6 s). Text
-# written in columns reads far less surely turned, and stays as it was.
+# 270 degrees: det F1 0.747 -> 0.834, BoW F1 0.844 -> 0.869, as upright. Text written in columns that reads far
+# less surely turned stays as it was.
 SIDEWAYS_SLACK = 0.05
+# A sideways page whose upright reading is this sure keeps it without its lines being read as sent (the comparison
+# above): dev-set documents read at 0.96-1.0 upright; text in columns (synthetic vertical Chinese) reads about 0.82
+# turned and is compared. Dev-set pages turned 90 degrees: p50 3.9 s reading both ways -> 2.6 s, the same readings.
+SURE_UPRIGHT = 0.9
 
 
 # what is done to each model rapidocr has loaded (kept on ONNX Runtime, or moved to OpenVINO)
@@ -236,39 +241,44 @@ class PPOCREngine(Engine):
         """The page's blocks, its boxes on the image as sent. A photo larger than rapidocr reads (it shrinks
         it to ``max_side_len``) whose text was found small is read where the text is, at the photo's own
         resolution (closer_look.py), and its shrunk lines are never recognised. A page whose lines mostly stand
-        on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read again turned upright,
-        and that reading kept unless it is clearly less sure (``SIDEWAYS_SLACK``)."""
-        array = _bgr(image)
-        detection = detect(self._strong.page, array)
+        on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read turned upright; its lines
+        as sent are recognised too only when that reading is unsure (``SURE_UPRIGHT``), and kept when it is
+        clearly less sure than them (``SIDEWAYS_SLACK``)."""
+        detection = detect(self._strong.page, _bgr(image))
         area = area_to_read_closer(detection.text_boxes(), image.width, image.height, self._strong.page.max_side_len)
         if area is not None:
             part = image.crop(area)
-            blocks = self._upright_blocks(part, *self._page_lines(part))
+            blocks = self._upright_blocks(part, detect(self._strong.page, _bgr(part)))
             return with_polygons_mapped(blocks, partial(shifted, dx=area[0], dy=area[1]))
-        return self._upright_blocks(image, *self._lines_read(detection))
+        return self._upright_blocks(image, detection)
 
-    def _upright_blocks(self, image: Image.Image, lines: list[Line], upside_down: bool) -> list[Block]:
-        """The blocks of one read of the image, read again turned upright when it lies sideways."""
-        turn = _quarter_turn_upright(lines, upside_down)
-        if turn:
-            turned = image.rotate(turn, expand=True)
-            turned_lines, turned_upside_down = self._page_lines(turned)
-            if length_weighted_confidence(turned_lines) >= length_weighted_confidence(lines) - SIDEWAYS_SLACK:
-                blocks = _page_blocks(turned_lines, turned_upside_down, turned.width, turned.height)
-                return with_polygons_mapped(blocks, partial(turned_back, degrees=turn, width=image.width, height=image.height))
-        return _page_blocks(lines, upside_down, image.width, image.height)
-
-    def _page_lines(self, image: Image.Image) -> tuple[list[Line], bool]:
-        """One read of the page as given: its lines, and whether the page orientation vote found it upside down."""
-        return self._lines_read(detect(self._strong.page, _bgr(image)))
+    def _upright_blocks(self, image: Image.Image, detection: Detection) -> list[Block]:
+        """The blocks of the detected image, read turned upright instead when it lies sideways."""
+        classified = classify(self._strong.page, detection)
+        upside_down = _says_upside_down(classified)
+        turn = _quarter_turn_upright(detection.text_boxes(), upside_down)
+        if not turn:
+            return _page_blocks(self._recognised(detection, classified), upside_down, image.width, image.height)
+        turned = image.rotate(turn, expand=True)
+        turned_lines, turned_upside_down = self._lines_read(detect(self._strong.page, _bgr(turned)))
+        sure = length_weighted_confidence(turned_lines)
+        if sure < SURE_UPRIGHT:
+            lines = self._recognised(detection, classified)
+            if sure < length_weighted_confidence(lines) - SIDEWAYS_SLACK:
+                return _page_blocks(lines, upside_down, image.width, image.height)
+        blocks = _page_blocks(turned_lines, turned_upside_down, turned.width, turned.height)
+        return with_polygons_mapped(blocks, partial(turned_back, degrees=turn, width=image.width, height=image.height))
 
     def _lines_read(self, detection: Detection) -> tuple[list[Line], bool]:
         """The detected page's lines, and whether the page orientation vote found it upside down."""
+        classified = classify(self._strong.page, detection)
+        return self._recognised(detection, classified), _says_upside_down(classified)
+
+    def _recognised(self, detection: Detection, classified: Classified | None) -> list[Line]:
+        """The lines of the detected, classified page."""
         # Pages are read by small alone: the cascade saves little there (2.4 -> 2.3 s) and costs words (BoW F1 0.846 -> 0.835).
-        reading = read(self._strong.page, detection)
-        if reading is None:
-            return [], False
-        return _lines_from(reading.output), isinstance(reading.classified, PageVerdict) and reading.classified.upside_down
+        output = recognise(self._strong.page, detection, classified)
+        return _lines_from(output) if output is not None else []
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """One text line: recognition alone. Several: detection first, each line recognised. On the dev set's
@@ -364,19 +374,22 @@ def _page_blocks(lines: list[Line], upside_down: bool, width: int, height: int) 
     return _upside_down_blocks(lines, width, height) if upside_down else group_into_blocks(lines)
 
 
-def _stands_on_end(line: Line) -> bool:
-    """A line of two or more characters in a box at least 1.5 times as tall as wide (rapidocr reads such a box
-    turned a quarter)."""
-    x0, y0, x1, y1 = bbox_of(line.polygon)
-    return len(line.text.strip()) > 1 and (y1 - y0) >= 1.5 * (x1 - x0)
+def _says_upside_down(classified: Classified | None) -> bool:
+    """Whether the page orientation vote found the classified page upside down."""
+    return classified is not None and isinstance(classified.verdict, PageVerdict) and classified.verdict.upside_down
 
 
-def _quarter_turn_upright(lines: list[Line], upside_down: bool) -> int:
+def _quarter_turn_upright(text_boxes: list[Polygon], upside_down: bool) -> int:
     """How far to turn a page (counter-clockwise) whose text mostly stands on end so it reads in rows: 0 when it
-    does not. rapidocr turns a tall line a quarter counter-clockwise to read it, and the orientation vote says
-    whether that left it upside down, so which way the page lies."""
-    on_end = sum(len(line.text) for line in lines if _stands_on_end(line))
-    if on_end <= sum(len(line.text) for line in lines) / 2:
+    does not. rapidocr turns a box at least 1.5 times as tall as wide a quarter counter-clockwise to read it, and
+    the orientation vote says whether that left it upside down, so which way the page lies. Each box counts
+    with its length."""
+    on_end = total = 0.0
+    for box in text_boxes:
+        x0, y0, x1, y1 = bbox_of(box)
+        total += max(x1 - x0, y1 - y0)
+        on_end += (y1 - y0) if (y1 - y0) >= 1.5 * (x1 - x0) else 0.0
+    if on_end <= total / 2:
         return 0
     return 270 if upside_down else 90
 
