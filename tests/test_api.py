@@ -187,13 +187,15 @@ def test_rotated_region_is_rectified_before_reading(client: TestClient, degrees:
     assert abs((angle - degrees + 180) % 360 - 180) < 6
 
 
-def test_a_straight_box_drawn_on_upside_down_text_reads_it_the_right_way_up(client: TestClient) -> None:
+@pytest.mark.parametrize("engine", ["ppocr", "tesseract"])
+def test_a_straight_box_drawn_on_upside_down_text_reads_it_the_right_way_up(client: TestClient, engine: str) -> None:
     rendered = render_lines(LINES)
     image = rendered.image
     x0, y0, x1, y1 = rendered.boxes[0]
     pad = 6
     box = [image.width - x1 - pad, image.height - y1 - pad, image.width - x0 + pad, image.height - y0 + pad]  # line 1, turned
-    body = post_json(client, image_base64=b64(encode(image.rotate(180))), regions=[box], level="line").json()
+    turned = b64(encode(image.rotate(180)))
+    body = post_json(client, image_base64=turned, regions=[box], level="line", engine=engine).json()
     line = body["pages"][0]["blocks"][0]["lines"][0]
     assert line["text"] == LINES[0]
     # its polygon starts at the text's top-left: the box's bottom-right corner on the image as sent

@@ -81,6 +81,11 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def bgr_array(image: Image.Image) -> np.ndarray:
+    """The image's pixels as OpenCV and the ONNX OCR models take them: height x width x 3, blue first."""
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+
 def _render_pdf(data: bytes, max_pixels: int, *, max_pages: int, dpi: int, pages: list[int] | None) -> list[Image.Image]:
     import pypdfium2 as pdfium
 

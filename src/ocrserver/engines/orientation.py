@@ -54,6 +54,19 @@ class PageOrientationVote:
         return bool(verdicts) and verdicts[0][0] == UPSIDE_DOWN and verdicts[0][1] >= SURE_LINE
 
 
+def load_line_classifier(threads: int) -> PageOrientationVote:
+    """PP-OCR's angle classifier (it ships in the rapidocr wheel) on its own, for an engine without one."""
+    from rapidocr import RapidOCR
+
+    params = {
+        "Global.log_level": "error",
+        "Cls.cls_thresh": 2.0,  # report only
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+    }
+    return PageOrientationVote(RapidOCR(params=params)._load_cls_model())
+
+
 def turned_upside_down(image: np.ndarray) -> np.ndarray:
     """An image (a text line) turned by 180 degrees."""
     return np.ascontiguousarray(np.rot90(image, 2))

@@ -15,8 +15,10 @@ import numpy as np
 from PIL import Image
 
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
+from ocrserver.engines.orientation import load_line_classifier
 from ocrserver.errors import EngineUnavailable
 from ocrserver.geometry import turned_back
+from ocrserver.imaging import bgr_array
 from ocrserver.languages import normalize_language, tesseract_code
 from ocrserver.layout import count_text_lines, split_at_wide_gaps
 from ocrserver.result import (
@@ -45,6 +47,12 @@ PAGE_TURNS = (180, 270, 90)
 # line heights apart. Dev-set pages, detection F1 at 0.8 / 1.0 / 1.2 / 1.5 / 2.0: 0.597 / 0.646 / 0.644 / 0.637 /
 # 0.611, uncut 0.335 (receipts 0.35 -> 0.74, forms 0.20 -> 0.42); the words read are the same.
 FIELD_GAP = 1.2
+# A region read with less confidence is checked for lying upside down (a straight box drawn on upside-down text) by
+# PP-OCR's angle classifier, and read turned when the classifier is sure. Dev-set boxes (every 4th, 678), box CER:
+# upright 0.105 either way (no box turned wrongly); the same boxes turned 0.921 -> 0.454 (59 % found). Tesseract
+# alone (read turned whenever that reads more surely) turned up to 42 upright boxes wrongly. At 0.7 a quarter of
+# upright boxes pay the classifier's millisecond; at 0.9 half, for 0.443.
+UNSURE_REGION = 0.7
 
 
 def installed_languages(tessdata: Path) -> list[str]:
@@ -93,6 +101,7 @@ class TesseractEngine(Engine):
         available = set(installed_languages(tessdata))
         warm = [lang for lang in settings.languages if lang in available] or sorted(available)[:1]
         self._api(warm)
+        self._orientation = load_line_classifier(settings.resolved_ort_threads())
 
     def _api(self, languages: list[str]) -> object:
         key = "+".join(tesseract_code(lang) for lang in languages)
@@ -140,6 +149,18 @@ class TesseractEngine(Engine):
                 for block in self._collect(api)]
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
+        """The region's lines. One read unsure (``UNSURE_REGION``) that the angle classifier finds upside down is
+        read again turned, and that reading kept if it is surer (boxes on the region as drawn)."""
+        lines = self._read_region(crop, languages)
+        confidence = length_weighted_confidence(lines)
+        if confidence < UNSURE_REGION and self._orientation.sure_upside_down(bgr_array(crop)):
+            turned = self._read_region(crop.rotate(180), languages)
+            if length_weighted_confidence(turned) > confidence:
+                back = partial(turned_back, degrees=180, width=crop.width, height=crop.height)
+                return [line for block in with_polygons_mapped([Block(lines=turned)], back) for line in block.lines]
+        return lines
+
+    def _read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         api = self._api(languages)
         psm = self._tesserocr.PSM
         # Single-line mode for one line, block mode for more: dev-set box CER 0.093 (vs 0.174 by aspect ratio).
