@@ -159,8 +159,8 @@ def test_ppocr_reads_a_page_scanned_sideways_as_if_upright(client: TestClient, d
 
 def test_a_form_photographed_from_a_distance_reads_like_the_scan(client: TestClient, dev_data: Path) -> None:
     # the scanned form at its own resolution in a 4000 x 4000 px photo: shrunk to the 2000 px rapidocr reads at,
-    # its text is 6 px high and under a third of its words came out (BoW F1 0.31); read again where the text is,
-    # as the scan (0.78)
+    # its text is 6 px high and under a third of its words came out (BoW F1 0.31); read where the text is, at the
+    # photo's own resolution, as the scan (0.78)
     label = load_label(dev_data, "funsd_0000990274")
     scan = Image.open(dev_data / "images" / label["image"]).convert("RGB")
     frame = Image.fromarray(np.random.default_rng(0).normal(100, 12, (4000, 4000, 3)).clip(0, 255).astype(np.uint8))

@@ -10,6 +10,7 @@ The steps are rapidocr's own methods, in the order ``__call__`` runs them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,9 @@ class Detection:
     crops: list[np.ndarray]  # each text box cut out, straightened
     found: Any  # rapidocr's TextDetOutput: the boxes on the scaled image; None when no text was found
 
+    @cached_property
     def text_boxes(self) -> list[Polygon]:
-        """The boxes found, on the page as given."""
+        """The boxes found, on the page as given (worked out once: both the closer look and the sideways check ask)."""
         if self.found is None:
             return []
         height, width = self.image.shape[:2]

@@ -246,7 +246,7 @@ class PPOCREngine(Engine):
         as sent are recognised too only when that reading is unsure (``SURE_UPRIGHT``), and kept when it is
         clearly less sure than them (``SIDEWAYS_SLACK``)."""
         detection = detect(self._strong.page, bgr_array(image))
-        area = area_to_read_closer(detection.text_boxes(), image.width, image.height, self._strong.page.max_side_len)
+        area = area_to_read_closer(detection.text_boxes, image.width, image.height, self._strong.page.max_side_len)
         if area is not None:
             part = image.crop(area)
             blocks = self._upright_blocks(part, detect(self._strong.page, bgr_array(part)))
@@ -257,7 +257,7 @@ class PPOCREngine(Engine):
         """The blocks of the detected image, read turned upright instead when it lies sideways."""
         classified = classify(self._strong.page, detection)
         upside_down = _says_upside_down(classified)
-        turn = _quarter_turn_upright(detection.text_boxes(), upside_down)
+        turn = _quarter_turn_upright(detection.text_boxes, upside_down)
         if not turn:
             return _page_blocks(self._recognised(detection, classified), upside_down, image.width, image.height)
         turned = image.rotate(turn, expand=True)
