@@ -113,6 +113,10 @@ class EnginePool:
     def running(self) -> int:
         return self._running
 
+    def job_is_alone(self) -> bool:
+        """Whether the job asking is the only one running (a leased engine's job counts itself)."""
+        return self._running <= 1
+
     def _take(self, name: str, deadline: float) -> Engine:
         idle = self._ensure_queue(name)
         try:
@@ -141,6 +145,7 @@ class EnginePool:
         started = time.perf_counter()
         try:
             engine = self._classes[name](self.settings)
+            engine.share_cores(self.job_is_alone)
         except Exception:
             with self._lock:
                 self._created[name] -= 1

@@ -62,7 +62,9 @@ class Settings(BaseSettings):
         description="engine instances per engine, and OCR jobs running at once",
     )
     ort_threads: int = Field(
-        0, validation_alias="OCR_ORT_THREADS", description="inference threads (ONNX Runtime or OpenVINO) per engine; 0 = cores / workers"
+        0, validation_alias="OCR_ORT_THREADS",
+        description="inference threads (ONNX Runtime or OpenVINO) per engine; 0 = cores / workers, and all cores for a job "
+        "that runs alone (ppocr, fp32)",
     )
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "fp32", validation_alias="OCR_PRECISION",
@@ -147,6 +149,13 @@ class Settings(BaseSettings):
         if self.ort_threads > 0:
             return self.ort_threads
         return max(1, _default_workers() // max(1, self.workers))
+
+    def lone_job_threads(self) -> int:
+        """Inference threads for a job while it is the only one running: all the cores, unless OCR_ORT_THREADS
+        fixes the count (0 = no more than ``resolved_ort_threads``)."""
+        if self.ort_threads > 0 or _default_workers() <= self.resolved_ort_threads():
+            return 0
+        return _default_workers()
 
 
 def load_settings(**overrides: object) -> Settings:

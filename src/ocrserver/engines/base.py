@@ -8,6 +8,7 @@ its own. ``probe`` must be cheap: it runs for ``GET /v1/engines`` without loadin
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, ClassVar
@@ -83,6 +84,10 @@ class Engine(ABC):
         Returns its lines (a crop may hold several) in crop pixels, in reading order; an empty
         list when it holds no text.
         """
+
+    def share_cores(self, alone: Callable[[], bool]) -> None:  # noqa: B027 - optional hook
+        """Called by the pool once, after making the instance: ``alone()`` says, at any moment of a job, whether
+        it is the only job running, so that the engine may use all the cores. Engines that cannot, ignore it."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release native resources."""

