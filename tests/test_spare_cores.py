@@ -84,3 +84,13 @@ def test_a_page_read_alone_shares_its_work_with_another_core_and_reads_the_same(
     alone, own, others = _read_and_count_cpu(engine, page)
     assert others > 0.3 * own, "read alone, the page should spread its work over the other core too"
     assert alone == crowded == [f"Line {n}: invoice 2291, total {n},234.50 due on delivery" for n in range(12)]
+
+
+@pytest.mark.skipif(load_settings(workers=2).lone_job_threads() == 0, reason="one core: nothing to spare")
+def test_a_fixed_thread_count_holds_even_for_a_job_alone() -> None:
+    engine = PPOCREngine(load_settings(workers=2, ort_threads=1))  # OCR_ORT_THREADS=1
+    engine.share_cores(lambda: True)
+    page = render_lines(["Invoice 2291, total 1,234.50 due on delivery"] * 4).image
+    engine.read_page(page, ["en"])
+    _, own, others = _read_and_count_cpu(engine, page)
+    assert others < 0.1 * own
