@@ -3,10 +3,11 @@
 The pool runs up to ``workers`` jobs at once (by default one per core), and each engine instance runs ONNX
 Runtime on one thread, so two pages in flight keep two cores busy. A page read while nothing else runs left the
 other cores idle. Each model is therefore loaded twice: its usual one-thread session, and one that spreads each
-operator over all the cores (at most ``settings.LONE_JOB_MAX_THREADS``; its threads sleep instead of spinning between operators, so an idle wide session
-costs no CPU). Every run picks one: the wide session while the engine's job is the only one running, else the
-narrow one. A page already under way narrows at its next model run when another job starts (a recognition batch
-takes tens of milliseconds, the detector a few hundred); until then the two share the cores.
+operator over all the cores (at most ``settings.LONE_JOB_MAX_THREADS``; its threads sleep instead of spinning
+between operators, so an idle wide session costs no CPU). Every run picks one: the wide session while the
+engine's job is the only one running, else the narrow one. A page already under way narrows at its next model
+run when another job starts (a recognition batch takes tens of milliseconds, the detector a few hundred); until
+then the two share the cores.
 
 Dev-set pages through the server, one at a time (2 cores, WORKERS=2): ppocr p50 2422 -> 1495 ms, ppocr-tiny
 616 -> 472 ms, the same readings; two pages in flight as many pages a second as before. The cost: each instance
