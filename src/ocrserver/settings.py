@@ -156,11 +156,15 @@ class Settings(BaseSettings):
             return self.ort_threads
         return max(1, _default_workers() // max(1, self.workers))
 
+    def runs_on_cuda(self) -> bool:
+        """Whether DEVICE asks for a GPU (``cuda`` or ``cuda:N``)."""
+        return self.device.lower().startswith("cuda")
+
     def lone_job_threads(self) -> int:
-        """Inference threads for a job while it is the only one running: all the cores (at most
+        """Inference threads for a job on the CPU while it is the only one running: all the cores (at most
         LONE_JOB_MAX_THREADS), unless OCR_ORT_THREADS fixes the count (0 = no more than ``resolved_ort_threads``)."""
         threads = min(_default_workers(), LONE_JOB_MAX_THREADS)
-        if self.ort_threads > 0 or threads <= self.resolved_ort_threads():
+        if self.ort_threads > 0 or self.runs_on_cuda() or threads <= self.resolved_ort_threads():
             return 0
         return threads
 

@@ -160,7 +160,7 @@ def _placement(settings: Settings, alone: Callable[[], bool]) -> Placement:
     if _precision(settings) == "bf16":
         return partial(move_to_openvino, threads=settings.resolved_ort_threads())
     threads = settings.lone_job_threads()
-    if threads and not settings.device.lower().startswith("cuda"):
+    if threads:
         return partial(use_spare_cores, threads=threads, alone=alone)
     return _kept
 
@@ -185,7 +185,7 @@ def _engine_params(settings: Settings) -> dict[str, Any]:
         # the classifier only reports; PageOrientationVote turns all lines of a page or none
         "Cls.cls_thresh": 2.0,
     }
-    if settings.device.lower().startswith("cuda"):
+    if settings.runs_on_cuda():
         # needs onnxruntime-gpu instead of onnxruntime; rapidocr falls back to the CPU with a warning otherwise
         params["EngineConfig.onnxruntime.use_cuda"] = True
         if ":" in settings.device:
