@@ -202,3 +202,29 @@ def test_spaces_between_evenly_printed_words_are_kept(client: TestClient, dev_da
     page = client.post("/v1/ocr", json={"image_base64": _image_b64(dev_data, load_label(dev_data, "sroie_115")),
                                         "engine": "ppocr", "level": "line"}).json()
     assert "SYARIKAT PERNIAGAAN GIN KEE" in page["text"]  # "GINKEE" without the recovered space
+
+
+def test_tesseract_reads_a_page_scanned_askew_with_boxes_on_the_image_as_sent(client: TestClient, dev_data: Path) -> None:
+    label = load_label(dev_data, "sroie_025")
+    upright = Image.open(dev_data / "images" / label["image"]).convert("RGB")
+    askew = upright.rotate(6, expand=True, fillcolor="white", resample=Image.BICUBIC)  # counter-clockwise
+    sent = io.BytesIO()
+    askew.save(sent, format="PNG")
+    body = client.post(
+        "/v1/ocr", json={"image_base64": base64.b64encode(sent.getvalue()).decode(), "engine": "tesseract", "level": "line"}
+    ).json()
+    truth = " ".join(region["text"] for region in _truth(label))
+    assert bag_of_words_f1(body["text"], truth) >= 0.65  # read as sent, askew: 0.50; upright: 0.70
+    lines = {normalize(line["text"]): line for block in body["pages"][0]["blocks"] for line in block["lines"]}
+    unspaced = {text.replace(" ", "") for text in lines}  # "TEL: 03-..." or "TEL : 03-...", as the resampled letters fall
+    assert "TEL:03-32719872" in unspaced and "FAX:03-32719481" in unspaced  # read level: the row cut into fields
+    # the title's box lies along the title on the image as sent: its top edge rising 6 degrees to the right, its
+    # middle where the page's turn puts the labelled title's middle
+    title = next(line for text, line in lines.items() if "STATIONERY" in text)
+    (left_x, left_y), (right_x, right_y) = title["polygon"][:2]
+    assert np.degrees(np.arctan2(left_y - right_y, right_x - left_x)) == pytest.approx(6, abs=1.5)
+    labelled = np.mean(next(r["points"] for r in _truth(label) if "STATIONERY" in r["text"]), axis=0)
+    angle = np.radians(6)
+    dx, dy = labelled - (upright.width / 2, upright.height / 2)
+    expected = (askew.width / 2 + dx * np.cos(angle) + dy * np.sin(angle), askew.height / 2 - dx * np.sin(angle) + dy * np.cos(angle))
+    assert np.mean(title["polygon"], axis=0) == pytest.approx(expected, abs=15)

@@ -3,7 +3,8 @@
 Language data comes from Debian's ``tesseract-ocr-<lang>`` packages. Each engine instance keeps one
 ``PyTessBaseAPI`` per language combination and reuses it; the pool gives an instance to one thread at
 a time, as the API objects are not thread-safe. The page segmentation mode is chosen per job. Pages come back
-the right way up whichever way they were scanned (``read_page``), their rows cut into fields (``FIELD_GAP``).
+the right way up whichever way they were scanned (``read_page``), read level when scanned askew (deskew.py), their
+rows cut into fields (``FIELD_GAP``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ocrserver.deskew import straightened
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.orientation import load_line_classifier
 from ocrserver.errors import EngineUnavailable
@@ -140,7 +142,14 @@ class TesseractEngine(Engine):
         return 0, upright
 
     def _read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
-        """One read of the page as given, its lines cut into fields."""
+        """One read of the page as given, turned level first when it lies askew (deskew.py), its lines cut into
+        fields."""
+        level = straightened(image)
+        if level is None:
+            return self._read_level_page(image, languages)
+        return with_polygons_mapped(self._read_level_page(level.image, languages), level.to_page)
+
+    def _read_level_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
         api = self._api(languages)
         api.SetPageSegMode(self._tesserocr.PSM.AUTO)
         api.SetImage(image)
