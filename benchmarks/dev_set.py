@@ -9,6 +9,7 @@ Starts `ocrserver serve` on a free loopback port (or uses --url), runs ../shared
     python benchmarks/dev_set.py --engines ppocr --precision fp32,bf16   # one server per precision, same run
     python benchmarks/dev_set.py --task page --turn 180                 # pages scanned upside down
     python benchmarks/dev_set.py --task page --frame 4000               # pages photographed from a distance
+    python benchmarks/dev_set.py --task page --skew 4                   # pages scanned 4 degrees askew
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ def score(url: str, engine: str, args: argparse.Namespace, out: Path) -> dict:
         "--task", args.task, "--concurrency", str(args.concurrency), "--warmup", "2",
         "--out", str(out), "--quiet",
     ]
-    if args.turn or args.frame:
-        command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}", "--adapter-arg", f"data={DATA}"]
+    if args.turn or args.frame or args.skew:
+        command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
+                    "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"data={DATA}"]
     if args.limit:
         command += ["--limit", str(args.limit)]
     if args.max_boxes:
@@ -126,6 +128,8 @@ def main() -> None:
                         help="OCR_PRECISION of the started server (default: its own): fp32, bf16, auto, or several (fp32,bf16)")
     parser.add_argument("--turn", type=int, default=0, choices=[0, 90, 180, 270],
                         help="page task: send each page turned counter-clockwise by this many degrees")
+    parser.add_argument("--skew", type=float, default=0,
+                        help="page task: send each page turned counter-clockwise by this many degrees (a few: askew)")
     parser.add_argument("--frame", type=int, default=0,
                         help="page task: send each page at its own resolution inside a photo this many pixels square")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
@@ -139,12 +143,14 @@ def main() -> None:
         with running_server(args.url, args.workers, env={"OCR_PRECISION": precision} if precision else None) as server:
             for engine in args.engines.split(","):
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
-                sent = (f"_turn{args.turn}" if args.turn else "") + (f"_frame{args.frame}" if args.frame else "")
+                sent = (f"_turn{args.turn}" if args.turn else "") + (f"_skew{args.skew:g}" if args.skew else "") + (
+                    f"_frame{args.frame}" if args.frame else "")
                 out = args.out_dir / f"dev_{engine}_{precision or 'default'}_c{args.concurrency}{sent}.json"
                 rows.append(row(name, score(server.url, engine, args, out)))
     print(f"\ndev set {DATA.name}: limit={args.limit or 'all'} max_boxes={args.max_boxes or 'all'} "
           f"concurrency={args.concurrency} workers={args.workers} precision={args.precision or 'server default'}"
-          f"{f' turned {args.turn} degrees' if args.turn else ''}{f' in a {args.frame} px photo' if args.frame else ''}\n")
+          f"{f' turned {args.turn} degrees' if args.turn else ''}{f' {args.skew:g} degrees askew' if args.skew else ''}"
+          f"{f' in a {args.frame} px photo' if args.frame else ''}\n")
     print("| " + " | ".join(HEADER) + " |")
     print("|" + "---|" * len(HEADER))
     for cells in rows:

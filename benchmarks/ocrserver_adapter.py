@@ -4,9 +4,11 @@ box task  -> POST /v1/ocr with the crop and one region covering it (read as one 
 page task -> POST /v1/ocr with the whole image; every detected line becomes one prediction
              (with turn=90/180/270: the page is sent turned counter-clockwise, as if scanned that way,
              and the lines' polygons are turned back onto the page for scoring;
+             with skew=DEGREES: the page is sent turned counter-clockwise by a few degrees, as if scanned askew
+             (corners filled white), and the lines' polygons are turned back;
              with frame=4000: the page is sent at its own resolution inside a 4000 x 4000 px photo of a grey,
              grainy table, a JPEG, and the lines' polygons are moved back onto the page;
-             turned and framed pages are made from data=DIR's images before the first request, so the
+             turned, askew and framed pages are made from data=DIR's images before the first request, so the
              latency measured is the server's, not the time this client takes to encode them)
 """
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,50 +26,66 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from ocrserver.deskew import turned
 from ocrserver.geometry import shifted, turned_back
+from ocrserver.result import Polygon
 
 
 class _Sent(NamedTuple):  # not a dataclass: ocr_score.py loads this file without registering it as a module
-    """What is sent in place of a dev page: the page turned or framed, and where the page lies in it."""
+    """What is sent in place of a dev page (turned, askew or framed), and how its polygons go back on the page."""
 
     image: bytes
-    left: int
-    top: int
-    page_size: tuple[int, int]
+    to_page: Callable[[Polygon], Polygon]
 
 
 class OcrServer:
     def __init__(
         self, url: str = "http://127.0.0.1:9090", engine: str = "ppocr", timeout: str = "120", turn: str = "0",
-        frame: str = "0", data: str = "",
+        frame: str = "0", skew: str = "0", data: str = "",
     ) -> None:
-        self.name = f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" in a {frame} px photo" if int(frame) else "")
+        self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
+                     + (f" in a {frame} px photo" if int(frame) else ""))
         self.engine = engine
         self.turn = int(turn)
+        self.skew = float(skew)
         size = int(frame)
         self.frame = np.random.default_rng(0).normal(100, 12, (size, size, 3)).clip(0, 255).astype(np.uint8) if size else None
         self._sent: dict[str, _Sent] = {}
-        if self.turn or self.frame is not None:
+        if self.turn or self.skew or self.frame is not None:
             if not data:
-                raise ValueError("turn= and frame= need data=DIR, the dev set whose pages are sent turned or framed")
+                raise ValueError("turn=, skew= and frame= need data=DIR, the dev set whose pages are sent changed")
             for path in sorted((Path(data) / "images").iterdir()):
                 original = path.read_bytes()
-                self._sent[hashlib.sha1(original).hexdigest()] = self._turned_or_framed(original)
+                self._sent[hashlib.sha1(original).hexdigest()] = self._changed(original)
         self._client = httpx.Client(base_url=url.rstrip("/"), timeout=float(timeout))
 
-    def _turned_or_framed(self, image: bytes) -> _Sent:
-        page = Image.open(io.BytesIO(image))
-        sent = page.rotate(self.turn, expand=True) if self.turn else page
-        left = top = 0
+    def _changed(self, image: bytes) -> _Sent:
+        page = Image.open(io.BytesIO(image)).convert("RGB")
+        back: list[Callable[[Polygon], Polygon]] = []  # from the image sent to the page, last step first
+        sent = page
+        if self.turn:
+            sent = page.rotate(self.turn, expand=True)
+            back.append(partial(turned_back, degrees=self.turn, width=page.width, height=page.height))
+        if self.skew:
+            askew = turned(sent.convert("RGB"), self.skew)  # corners filled with the page's edges: white paper
+            sent = askew.image
+            back.append(askew.to_page)
         if self.frame is not None:
             photo = Image.fromarray(self.frame)
             # a little left of and above the middle, as a hand-held photo frames a document
             left, top = (photo.width - sent.width) * 2 // 5, (photo.height - sent.height) * 2 // 5
             photo.paste(sent, (left, top))
             sent = photo
+            back.append(partial(shifted, dx=-left, dy=-top))
         encoded = io.BytesIO()
         sent.save(encoded, format="JPEG" if self.frame is not None else "PNG", quality=90)
-        return _Sent(encoded.getvalue(), left, top, page.size)
+
+        def to_page(polygon: Polygon) -> Polygon:
+            for step in reversed(back):
+                polygon = step(polygon)
+            return polygon
+
+        return _Sent(encoded.getvalue(), to_page)
 
     def _post(self, image: bytes, lang: str | None, **fields: object) -> dict:
         body = {"image_base64": base64.b64encode(image).decode(), "engine": self.engine, **fields}
@@ -87,8 +107,6 @@ class OcrServer:
         result = self._post(sent.image if sent else image, lang, level="line")
         predictions = []
         for line in (line for block in result["pages"][0]["blocks"] for line in block["lines"]):
-            polygon = line["polygon"]
-            if sent is not None:
-                polygon = turned_back(shifted(polygon, -sent.left, -sent.top), self.turn, *sent.page_size)
+            polygon = sent.to_page(line["polygon"]) if sent is not None else line["polygon"]
             predictions.append(([list(point) for point in polygon], line["text"], line["confidence"]))
         return predictions
