@@ -67,7 +67,7 @@ class OcrServer:
             sent = page.rotate(self.turn, expand=True)
             back.append(partial(turned_back, degrees=self.turn, width=page.width, height=page.height))
         if self.skew:
-            askew = turned(sent.convert("RGB"), self.skew)  # corners filled with the page's edges: white paper
+            askew = turned(sent, self.skew)  # corners filled with the page's edges: white paper
             sent = askew.image
             back.append(askew.to_page)
         if self.frame is not None:
