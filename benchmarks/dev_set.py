@@ -2,10 +2,12 @@
 """Accuracy and speed of each engine on the dev set, measured through the running server's HTTP API.
 
 Starts `ocrserver serve` on a free loopback port (or uses --url), runs ../shared/bench/ocr_score.py
-(box and page tasks) once per engine, and prints one table. Full JSON summaries go to --out-dir.
+(box and page tasks) once per engine and concurrency (1 and 2), and prints one table; then, for the box task,
+interactive.py per engine (a drawn box through /predict, the raw engine call in-process and pytesseract per call,
+on the same regions). Full JSON summaries go to --out-dir.
 
-    python benchmarks/dev_set.py                         # all images, both engines, concurrency 1
-    python benchmarks/dev_set.py --limit 12 --max-boxes 400 --concurrency 2
+    python benchmarks/dev_set.py                         # all images, both engines, concurrency 1 and 2
+    python benchmarks/dev_set.py --limit 12 --max-boxes 400 --concurrency 2 --interactive-boxes 0
     python benchmarks/dev_set.py --engines ppocr --precision fp32,bf16   # one server per precision, same run
     python benchmarks/dev_set.py --task page --turn 180                 # pages scanned upside down
     python benchmarks/dev_set.py --task page --frame 4000               # pages photographed from a distance
@@ -74,12 +76,12 @@ def running_server(url: str | None, workers: int, env: dict[str, str] | None = N
         server.wait(timeout=60)
 
 
-def score(url: str, engine: str, args: argparse.Namespace, out: Path) -> dict:
+def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out: Path) -> dict:
     command = [
         sys.executable, str(SCORER), "--data", str(DATA),
         "--adapter", f"class:{HERE / 'ocrserver_adapter.py'}:OcrServer",
         "--adapter-arg", f"url={url}", "--adapter-arg", f"engine={engine}",
-        "--task", args.task, "--concurrency", str(args.concurrency), "--warmup", "2",
+        "--task", args.task, "--concurrency", str(concurrency), "--warmup", "2",
         "--out", str(out), "--quiet",
     ]
     if args.turn or args.frame or args.skew:
@@ -93,26 +95,43 @@ def score(url: str, engine: str, args: argparse.Namespace, out: Path) -> dict:
     return json.loads(out.read_text())
 
 
-def row(engine: str, summary: dict) -> list[str]:
-    box, page = summary.get("box") or {}, summary.get("page") or {}
+def _fmt(value: object, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _throughputs(summaries: list[dict], task: str) -> list[str]:
+    """Requests a second at each concurrency, the later ones with their ratio to the first."""
+    rates = [((summary.get(task) or {}).get("timing") or {}).get("throughput_rps") for summary in summaries]
+    cells = [_fmt(rates[0], 2)]
+    for rate in rates[1:]:
+        cells.append(_fmt(rate, 2) + (f" ({rate / rates[0]:.2f}×)" if rate and rates[0] else ""))
+    return cells
+
+
+def row(engine: str, summaries: list[dict]) -> list[str]:
+    """One engine's cells: accuracy and latency from the first concurrency's run, throughput from each."""
+    box, page = summaries[0].get("box") or {}, summaries[0].get("page") or {}
     zh = (box.get("by") or {}).get("lang:zh", {})
-
-    def fmt(value: object, digits: int = 3) -> str:
-        return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-    bt, pt = box.get("timing", {}), page.get("timing", {})
+    box_latency, page_latency = box.get("timing", {}).get("latency_ms", {}), page.get("timing", {}).get("latency_ms", {})
     return [
         engine,
-        fmt(box.get("n")), fmt(box.get("cer_ci")), fmt(box.get("line_acc_ci")), fmt(zh.get("cer")),
-        fmt(bt.get("latency_ms", {}).get("p50"), 1), fmt(bt.get("latency_ms", {}).get("p95"), 1),
-        fmt(page.get("det_f1")), fmt(page.get("bow_f1_ci")), fmt(page.get("page_cer_ci")),
-        fmt(pt.get("latency_ms", {}).get("p50"), 0), fmt(pt.get("latency_ms", {}).get("p95"), 0),
-        fmt(pt.get("throughput_rps"), 2),
+        _fmt(box.get("n")), _fmt(box.get("cer_ci")), _fmt(box.get("wer_ci")), _fmt(box.get("line_acc_ci")),
+        _fmt(zh.get("cer")), _fmt(box_latency.get("p50"), 1), _fmt(box_latency.get("p95"), 1),
+        *_throughputs(summaries, "box"),
+        _fmt(page.get("det_precision")), _fmt(page.get("det_recall")), _fmt(page.get("det_f1")),
+        _fmt(page.get("bow_f1_ci")), _fmt(page.get("page_cer_ci")),
+        _fmt(page_latency.get("p50"), 0), _fmt(page_latency.get("p95"), 0),
+        *_throughputs(summaries, "page"),
     ]
 
 
-HEADER = ["engine", "boxes", "box CER", "line acc", "zh CER", "box p50 ms", "box p95 ms",
-          "det F1", "BoW F1", "page CER", "page p50 ms", "page p95 ms", "pages/s"]
+def header(concurrencies: list[int]) -> list[str]:
+    return [
+        "engine", "boxes", "box CER", "box WER", "line acc", "zh CER", "box p50 ms", "box p95 ms",
+        *(f"boxes/s (c={c})" for c in concurrencies),
+        "det P", "det R", "det F1", "BoW F1", "page CER", "page p50 ms", "page p95 ms",
+        *(f"pages/s (c={c})" for c in concurrencies),
+    ]
 
 
 def main() -> None:
@@ -122,7 +141,8 @@ def main() -> None:
     parser.add_argument("--task", default="box,page")
     parser.add_argument("--limit", type=int, default=0, help="images (0 = all 61)")
     parser.add_argument("--max-boxes", type=int, default=0, help="box requests (0 = all 2714)")
-    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--concurrency", default="1,2",
+                        help="requests in flight, one run of the scorer each (accuracy and latency come from the first)")
     parser.add_argument("--workers", type=int, default=2, help="server WORKERS when this script starts it")
     parser.add_argument("--precision", default="",
                         help="OCR_PRECISION of the started server (default: its own): fp32, bf16, auto, or several (fp32,bf16)")
@@ -132,8 +152,11 @@ def main() -> None:
                         help="page task: send each page turned counter-clockwise by this many degrees (a few: askew)")
     parser.add_argument("--frame", type=int, default=0,
                         help="page task: send each page at its own resolution inside a photo this many pixels square")
+    parser.add_argument("--interactive-boxes", type=int, default=300,
+                        help="box task: then run interactive.py on this many regions per engine (0: skip)")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     precisions = args.precision.split(",") if args.precision else [""]
     if args.url and len(precisions) > 1:
@@ -145,16 +168,26 @@ def main() -> None:
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
                 sent = (f"_turn{args.turn}" if args.turn else "") + (f"_skew{args.skew:g}" if args.skew else "") + (
                     f"_frame{args.frame}" if args.frame else "")
-                out = args.out_dir / f"dev_{engine}_{precision or 'default'}_c{args.concurrency}{sent}.json"
-                rows.append(row(name, score(server.url, engine, args, out)))
+                summaries = [
+                    score(server.url, engine, args, c, args.out_dir / f"dev_{engine}_{precision or 'default'}_c{c}{sent}.json")
+                    for c in concurrencies
+                ]
+                rows.append(row(name, summaries))
     print(f"\ndev set {DATA.name}: limit={args.limit or 'all'} max_boxes={args.max_boxes or 'all'} "
           f"concurrency={args.concurrency} workers={args.workers} precision={args.precision or 'server default'}"
           f"{f' turned {args.turn} degrees' if args.turn else ''}{f' {args.skew:g} degrees askew' if args.skew else ''}"
           f"{f' in a {args.frame} px photo' if args.frame else ''}\n")
-    print("| " + " | ".join(HEADER) + " |")
-    print("|" + "---|" * len(HEADER))
+    columns = header(concurrencies)
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
     for cells in rows:
         print("| " + " | ".join(cells) + " |")
+    if args.interactive_boxes and "box" in args.task.split(","):
+        # the Label Studio hot path, the raw engine call and pytesseract per call, on the same regions
+        for engine in args.engines.split(","):
+            command = [sys.executable, str(HERE / "interactive.py"), "--boxes", str(args.interactive_boxes),
+                       "--engine", engine, "--workers", str(args.workers)] + (["--url", args.url] if args.url else [])
+            subprocess.run(command, check=True, env={**os.environ, "OCR_PRECISION": precisions[0]} if precisions[0] else None)
 
 
 if __name__ == "__main__":

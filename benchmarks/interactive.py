@@ -50,6 +50,13 @@ from ocrserver.settings import load_settings  # noqa: E402
 CONFIG = (REPO / "labeling_configs" / "ocr_interactive.xml").read_text()
 
 
+class QuietImageHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the dev set's images as Label Studio's file URLs would, without a log line per request."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 def normalize(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
@@ -171,9 +178,7 @@ def main() -> None:
     args = parser.parse_args()
 
     regions = sample_regions(args.boxes, args.seed)
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(DATA / "images"))
-    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
-    images = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    images = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietImageHandler, directory=str(DATA / "images")))
     threading.Thread(target=images.serve_forever, daemon=True).start()
     image_base = f"http://127.0.0.1:{images.server_address[1]}"
 
