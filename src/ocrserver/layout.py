@@ -17,38 +17,32 @@ def _line_height(line: Line) -> float:
 
 def sort_reading_order(lines: list[Line]) -> list[Line]:
     """Top-to-bottom visual rows, left-to-right within a row."""
-    remaining = sorted(lines, key=lambda ln: bbox_of(ln.polygon)[1])
+    remaining = sorted(((bbox_of(line.polygon), line) for line in lines), key=lambda boxed: boxed[0][1])
     ordered: list[Line] = []
     while remaining:
-        first = remaining[0]
-        _, top, _, bottom = bbox_of(first.polygon)
-        centre = (top + bottom) / 2
-        row = [ln for ln in remaining if abs(sum(bbox_of(ln.polygon)[1::2]) / 2 - centre) < _line_height(first) * 0.5]
-        row.sort(key=lambda ln: bbox_of(ln.polygon)[0])
-        ordered.extend(row)
-        remaining = [ln for ln in remaining if ln not in row]
+        _, top, _, bottom = remaining[0][0]
+        centre, reach = (top + bottom) / 2, max(1.0, bottom - top) * 0.5
+        row = [boxed for boxed in remaining if abs((boxed[0][1] + boxed[0][3]) / 2 - centre) < reach]
+        ordered.extend(line for _, line in sorted(row, key=lambda boxed: boxed[0][0]))
+        remaining = [boxed for boxed in remaining if abs((boxed[0][1] + boxed[0][3]) / 2 - centre) >= reach]
     return ordered
 
 
 def group_into_blocks(lines: list[Line]) -> list[Block]:
     """Group lines into blocks: a line joins the block above it when it starts close below it and overlaps it horizontally."""
     blocks: list[list[Line]] = []
-    for line in sorted(lines, key=lambda ln: bbox_of(ln.polygon)[1]):
-        x0, y0, x1, _ = bbox_of(line.polygon)
-        height = _line_height(line)
-        home = None
-        for block in blocks:
-            last = block[-1]
-            bx0, _, bx1, by1 = bbox_of(last.polygon)
-            gap = y0 - by1
-            overlap = min(x1, bx1) - max(x0, bx0)
-            if -0.5 * height <= gap <= 0.8 * height and overlap > 0.1 * min(x1 - x0, bx1 - bx0):
-                home = block
+    lowest: list[tuple[float, float, float, float]] = []  # each block's last line's box
+    for box, line in sorted(((bbox_of(line.polygon), line) for line in lines), key=lambda boxed: boxed[0][1]):
+        x0, y0, x1, y1 = box
+        height = max(1.0, y1 - y0)
+        for index, (bx0, _, bx1, by1) in enumerate(lowest):
+            if -0.5 * height <= y0 - by1 <= 0.8 * height and min(x1, bx1) - max(x0, bx0) > 0.1 * min(x1 - x0, bx1 - bx0):
+                blocks[index].append(line)
+                lowest[index] = box
                 break
-        if home is None:
-            blocks.append([line])
         else:
-            home.append(line)
+            blocks.append([line])
+            lowest.append(box)
     result = [Block(lines=sort_reading_order(block)) for block in blocks]
     result.sort(key=lambda b: (round(bbox_of(b.polygon or [])[1] / 10), bbox_of(b.polygon or [])[0]))
     return result
