@@ -6,14 +6,15 @@ import base64
 import io
 import json
 import struct
+import textwrap
 import zlib
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from tests.helpers import cer, encode, render_lines, render_rotated_line
+from tests.helpers import cer, encode, font, render_lines, render_rotated_line
 
 LINES = ["Invoice 4711 paid in full", "Total amount 42.50 EUR"]
 
@@ -208,6 +209,35 @@ def test_rotated_page_text_keeps_its_direction_in_polygons(client: TestClient) -
     assert cer(line["text"], "Slanted receipt line 77") < 0.1
     (ax, ay), (bx, by) = line["polygon"][:2]
     assert 14 < np.degrees(np.arctan2(by - ay, bx - ax)) < 26
+
+
+def _two_column_page(offset: int) -> Image.Image:
+    """A title across two columns of three paragraphs each, the right column set ``offset`` px lower."""
+    face, words = font(22), "the river ran past the old mill and on into the town where people met".split()
+    image = Image.new("RGB", (1240, 1400), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((60, 40), "Notes From The Valley", fill="black", font=font(36))
+    for column, x, marks in ((0, 60, COLUMN_MARKS[:3]), (1, 660, COLUMN_MARKS[3:])):
+        y = 130 + column * offset
+        for mark in marks:
+            for line in textwrap.wrap(" ".join([mark] + words * 2), 40):
+                draw.text((x, y), line, fill="black", font=face)
+                y += 32
+            y += 40
+    return image
+
+
+COLUMN_MARKS = ["Apricot", "Blueberry", "Cranberry", "Damson", "Elderberry", "Gooseberry"]
+
+
+@pytest.mark.parametrize("offset", [0, 45])
+def test_a_page_in_two_columns_reads_down_the_left_column_then_the_right(client: TestClient, offset: int) -> None:
+    # with the columns' lines on the same rows (0) or not (45); empty bands run across both columns either way
+    body = post_json(client, image_base64=b64(encode(_two_column_page(offset))), profile="fast").json()
+    text = body["text"]
+    assert text.startswith("Notes From The Valley")
+    where = [text.find(mark) for mark in COLUMN_MARKS]
+    assert -1 not in where and where == sorted(where), text
 
 
 # ---- image forms ----------------------------------------------------------------------------------

@@ -105,6 +105,33 @@ def test_lines_group_into_blocks_in_reading_order() -> None:
     assert [b.text for b in blocks] == ["l1\nl2", "r1\nr2", "footer"]
 
 
+def test_two_columns_read_down_the_left_then_the_right_but_fields_side_by_side_keep_their_rows() -> None:
+    def line(text: str, x0: float, y0: float, x1: float, y1: float) -> Line:
+        return Line(text=text, confidence=1.0, polygon=rect_polygon(x0, y0, x1, y1))
+
+    # a title across both columns; each column two paragraphs of three lines, the right column set 45 px lower,
+    # so an empty band (y 215-220) runs across both, between the right's first paragraph and the left's second
+    page = [line("title", 10, 10, 590, 40)]
+    for column, x0, top in (("L", 10, 80), ("R", 320, 125)):
+        for paragraph, start in ((1, top), (2, top + 140)):
+            page += [line(f"{column}{paragraph}.{row}", x0, start + 32 * row, x0 + 270, start + 32 * row + 26) for row in range(3)]
+    page.append(line("footer", 10, 500, 590, 520))
+    blocks = group_into_blocks(page)
+    assert [b.lines[0].text for b in blocks] == ["title", "L1.0", "L2.0", "R1.0", "R2.0", "footer"]
+    assert blocks[1].text == "L1.0\nL1.1\nL1.2"
+    # the right column ending above the left's last paragraph
+    short = [ln for ln in page if not ln.text.startswith(("R2", "footer"))]
+    assert [b.lines[0].text for b in group_into_blocks(short)] == ["title", "L1.0", "L2.0", "R1.0"]
+
+    # labels and values in rows too far apart to join one block each: row by row, not all labels first
+    form = [line(f"label {row}", 10, 50 * row, 150, 50 * row + 20) for row in range(4)]
+    form += [line(f"value {row}", 300, 50 * row + 2, 420, 50 * row + 22) for row in range(4)]
+    assert [b.text for b in group_into_blocks(form)] == [f"{kind} {row}" for row in range(4) for kind in ("label", "value")]
+    # fields set alternately left and right, one per row
+    staggered = [line(f"field {row}", 10 + 290 * (row % 2), 50 * row, 150 + 290 * (row % 2), 50 * row + 20) for row in range(4)]
+    assert [b.text for b in group_into_blocks(staggered)] == [f"field {row}" for row in range(4)]
+
+
 def test_words_without_engine_boxes_split_the_line_proportionally() -> None:
     words = split_into_words("ab cdef", 0.9, rect_polygon(0, 0, 70, 10))
     assert [w.text for w in words] == ["ab", "cdef"]

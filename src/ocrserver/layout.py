@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import cv2
 import numpy as np
@@ -43,9 +44,80 @@ def group_into_blocks(lines: list[Line]) -> list[Block]:
         else:
             blocks.append([line])
             lowest.append(box)
-    result = [Block(lines=sort_reading_order(block)) for block in blocks]
-    result.sort(key=lambda b: (round(bbox_of(b.polygon or [])[1] / 10), bbox_of(b.polygon or [])[0]))
-    return result
+    return in_reading_order([Block(lines=sort_reading_order(block)) for block in blocks])
+
+
+# the shortest line, in line heights, that counts as a line of running text (about 20 characters)
+RUNNING_TEXT_LINE = 8
+
+
+def in_reading_order(blocks: list[Block]) -> list[Block]:
+    """Blocks in reading order, by recursive XY-cut: the blocks are parted where a band across the whole group
+    holds none of them, and each part is ordered the same way. Columns of running text (left before right)
+    come first; otherwise rows (top before bottom), so fields side by side (an item and its price, a label and
+    its value) keep their rows.
+    Rows that are slices of the same columns are joined again (``_rows_joined_where_columns_run_on``), so a
+    page in two columns under a title reads down the left column, then the right. Blocks that no band parts
+    read by their tops, then from the left."""
+    if len(blocks) < 2:
+        return blocks
+    columns = _columns(blocks)
+    if columns:
+        return [block for column in columns for block in in_reading_order(column)]
+    rows = _rows_joined_where_columns_run_on(_parted_by_empty_bands(blocks, 1))
+    if len(rows) > 1:
+        return [block for row in rows for block in in_reading_order(row)]
+    return sorted(blocks, key=lambda b: (round(bbox_of(b.polygon or [])[1] / 10), bbox_of(b.polygon or [])[0]))
+
+
+def _columns(blocks: list[Block], fewest_lines: int = 2) -> list[list[Block]] | None:
+    """The blocks parted into columns of running text, left to right, or None: empty bands must part them
+    so, and each column must read as running text (``_running_text``, at least ``fewest_lines`` lines).
+    Columns of fields or table cells (a label and its value, an item and its price) are not, and keep their
+    rows."""
+    columns = _parted_by_empty_bands(blocks, 0)
+    if len(columns) > 1 and all(_running_text(column, fewest_lines) for column in columns):
+        return columns
+    return None
+
+
+def _running_text(blocks: list[Block], fewest_lines: int) -> bool:
+    """Whether at least two thirds of these blocks' lines (``fewest_lines`` at least) fill most of their
+    column's width and are ``RUNNING_TEXT_LINE`` line heights long or more, as the lines of prose do."""
+    boxes = [bbox_of(line.polygon) for block in blocks for line in block.lines]
+    if not boxes or len(boxes) < fewest_lines:
+        return False
+    width = max(box[2] for box in boxes) - min(box[0] for box in boxes)
+    full = sum(1 for x0, y0, x1, y1 in boxes if x1 - x0 >= 0.7 * width and x1 - x0 >= RUNNING_TEXT_LINE * (y1 - y0))
+    return full * 3 >= len(boxes) * 2
+
+
+def _rows_joined_where_columns_run_on(rows: list[list[Block]]) -> list[list[Block]]:
+    """Consecutive rows joined where each two could be slices of the same columns of running text (a line
+    of prose on each side is enough here): an empty band can run across two columns of paragraphs, and
+    a title above them keeps the columns from parting the page whole. Whether the joined rows are read as
+    columns is then decided on all their lines, as ``_columns`` decides (at least two on each side)."""
+    joined = [rows[0]]
+    for above, row in itertools.pairwise(rows):
+        if _columns(above + row, fewest_lines=1):
+            joined[-1] = joined[-1] + row
+        else:
+            joined.append(row)
+    return joined
+
+
+def _parted_by_empty_bands(blocks: list[Block], start: int) -> list[list[Block]]:
+    """The blocks in groups along one axis (``start`` 1: y, 0: x), parted wherever no block spans the gap."""
+    boxes = [bbox_of(block.polygon or []) for block in blocks]
+    order = sorted(range(len(blocks)), key=lambda i: boxes[i][start])
+    parts: list[list[Block]] = []
+    reach = -math.inf
+    for i in order:
+        if boxes[i][start] >= reach:
+            parts.append([])
+        parts[-1].append(blocks[i])
+        reach = max(reach, boxes[i][start + 2])
+    return parts
 
 
 def split_at_wide_gaps(line: Line, gap: float) -> list[Line]:
