@@ -39,7 +39,13 @@ from ocrserver.engines.spare_cores import use_spare_cores
 from ocrserver.geometry import shifted, turned_180, turned_back
 from ocrserver.imaging import bgr_array
 from ocrserver.languages import normalize_language
-from ocrserver.layout import count_text_lines, group_into_blocks, sort_reading_order, split_into_words
+from ocrserver.layout import (
+    count_text_lines,
+    group_into_blocks,
+    sort_reading_order,
+    split_into_words,
+    without_cut_neighbours,
+)
 from ocrserver.result import (
     Block,
     Line,
@@ -306,7 +312,7 @@ class PPOCREngine(Engine):
         pipeline = self._region_pipeline(languages)
         if count_text_lines(np.asarray(crop)) > 1:
             output = pipeline(array, use_det=True, use_cls=False, use_rec=True, return_word_box=True)
-            lines = _lines_from(output)
+            lines = without_cut_neighbours(_lines_from(output), crop.height)
             if lines:
                 return sort_reading_order(lines)
         # One line, or the detector found nothing (it misses one-character text): read the whole crop.
