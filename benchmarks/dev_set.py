@@ -12,6 +12,7 @@ on the same regions). Full JSON summaries go to --out-dir.
     python benchmarks/dev_set.py --task page --turn 180                 # pages scanned upside down
     python benchmarks/dev_set.py --task page --frame 4000               # pages photographed from a distance
     python benchmarks/dev_set.py --task page --skew 4                   # pages scanned 4 degrees askew
+    python benchmarks/dev_set.py --task box --skew 4 --interactive-boxes 0   # boxes drawn upright on them
 """
 
 from __future__ import annotations
@@ -149,7 +150,8 @@ def main() -> None:
     parser.add_argument("--turn", type=int, default=0, choices=[0, 90, 180, 270],
                         help="page task: send each page turned counter-clockwise by this many degrees")
     parser.add_argument("--skew", type=float, default=0,
-                        help="page task: send each page turned counter-clockwise by this many degrees (a few: askew)")
+                        help="send each page turned counter-clockwise by this many degrees (a few: askew); box task: "
+                             "regions cut upright from the askew page, as an annotator draws them")
     parser.add_argument("--frame", type=int, default=0,
                         help="page task: send each page at its own resolution inside a photo this many pixels square")
     parser.add_argument("--interactive-boxes", type=int, default=300,
