@@ -229,15 +229,16 @@ def test_rotated_page_text_keeps_its_direction_in_polygons(client: TestClient) -
 
 
 def _two_column_page(offset: int) -> Image.Image:
-    """A title across two columns of three paragraphs each, the right column set ``offset`` px lower."""
+    """A title across two columns of three paragraphs each (of other lengths in each column, as prose runs), the
+    right column set ``offset`` px lower."""
     face, words = font(22), "the river ran past the old mill and on into the town where people met".split()
     image = Image.new("RGB", (1240, 1400), "white")
     draw = ImageDraw.Draw(image)
     draw.text((60, 40), "Notes From The Valley", fill="black", font=font(36))
-    for column, x, marks in ((0, 60, COLUMN_MARKS[:3]), (1, 660, COLUMN_MARKS[3:])):
+    for column, x, marks, lengths in ((0, 60, COLUMN_MARKS[:3], (2, 3, 1)), (1, 660, COLUMN_MARKS[3:], (1, 2, 3))):
         y = 130 + column * offset
-        for mark in marks:
-            for line in textwrap.wrap(" ".join([mark] + words * 2), 40):
+        for mark, length in zip(marks, lengths, strict=True):
+            for line in textwrap.wrap(" ".join([mark] + words * length), 40):
                 draw.text((x, y), line, fill="black", font=face)
                 y += 32
             y += 40

@@ -127,6 +127,12 @@ def test_two_columns_read_down_the_left_then_the_right_but_fields_side_by_side_k
     form = [line(f"label {row}", 10, 50 * row, 150, 50 * row + 20) for row in range(4)]
     form += [line(f"value {row}", 300, 50 * row + 2, 420, 50 * row + 22) for row in range(4)]
     assert [b.text for b in group_into_blocks(form)] == [f"{kind} {row}" for row in range(4) for kind in ("label", "value")]
+    # a table of two columns whose cells hold wrapped prose: cells of a row start on the same line, row by row
+    table = []
+    for row, top in enumerate((0, 120, 200)):
+        table += [line(f"term {row}.{n}", 10, top + 30 * n, 280, top + 30 * n + 24) for n in range(2)]
+        table += [line(f"meaning {row}.{n}", 320, top + 30 * n, 590, top + 30 * n + 24) for n in range(3 - row)]
+    assert [b.lines[0].text for b in group_into_blocks(table)] == [f"{kind} {row}.0" for row in range(3) for kind in ("term", "meaning")]
     # fields set alternately left and right, one per row
     staggered = [line(f"field {row}", 10 + 290 * (row % 2), 50 * row, 150 + 290 * (row % 2), 50 * row + 20) for row in range(4)]
     assert [b.text for b in group_into_blocks(staggered)] == [f"field {row}" for row in range(4)]

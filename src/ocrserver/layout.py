@@ -76,9 +76,23 @@ def _columns(blocks: list[Block], fewest_lines: int = 2) -> list[list[Block]] | 
     Columns of fields or table cells (a label and its value, an item and its price) are not, and keep their
     rows."""
     columns = _parted_by_empty_bands(blocks, 0)
-    if len(columns) > 1 and all(_running_text(column, fewest_lines) for column in columns):
+    if len(columns) > 1 and all(_running_text(column, fewest_lines) for column in columns) and not _cells_in_rows(columns):
         return columns
     return None
+
+
+def _cells_in_rows(columns: list[list[Block]]) -> bool:
+    """Whether the columns' blocks start on shared rows, as the cells of a table do (half a line apart at most),
+    though they hold running text; the paragraphs of columns of prose start where their text takes them. A
+    column's first block is not counted: side by side columns all start at the top."""
+    tops = [sorted((bbox_of(block.polygon or [])[1], _line_height(block.lines[0])) for block in column) for column in columns]
+    shared = counted = 0
+    for index, column in enumerate(tops):
+        others = [top for other, starts in enumerate(tops) if other != index for top, _ in starts]
+        for top, height in column[1:]:
+            counted += 1
+            shared += any(abs(top - other) <= height / 2 for other in others)
+    return counted > 0 and shared * 2 >= counted
 
 
 def _running_text(blocks: list[Block], fewest_lines: int) -> bool:
