@@ -10,7 +10,7 @@ from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.errors import InvalidRegion, UnsupportedLanguage
 from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect_polygon, turned_back
 from ocrserver.languages import normalize_language, parse_languages, tesseract_code
-from ocrserver.layout import group_into_blocks, split_at_wide_gaps, split_into_words
+from ocrserver.layout import group_into_blocks, split_at_wide_gaps, split_into_words, without_cut_neighbours
 from ocrserver.result import Line, Polygon, Word, rect_polygon
 from ocrserver.settings import load_settings
 
@@ -136,6 +136,21 @@ def test_two_columns_read_down_the_left_then_the_right_but_fields_side_by_side_k
     # fields set alternately left and right, one per row
     staggered = [line(f"field {row}", 10 + 290 * (row % 2), 50 * row, 150 + 290 * (row % 2), 50 * row + 20) for row in range(4)]
     assert [b.text for b in group_into_blocks(staggered)] == [f"field {row}" for row in range(4)]
+
+
+def test_only_a_slanted_box_loses_the_pieces_of_neighbouring_lines_at_its_edges() -> None:
+    def line(text: str, polygon: list[tuple[float, float]]) -> Line:
+        return Line(text=text, confidence=1.0, polygon=polygon)
+
+    # a 60 px box: the line, and a short piece (12 px high) of the next line at its bottom edge
+    def box(rise: float) -> list[Line]:
+        return [line("the line", [(0, 20), (400, 20 - rise), (400, 44 - rise), (0, 44)]),
+                line("piece", [(300, 48), (400, 48), (400, 60), (300, 60)])]
+
+    assert [ln.text for ln in without_cut_neighbours(box(0), 60)] == ["the line", "piece"]  # level: a short last line
+    assert [ln.text for ln in without_cut_neighbours(box(28), 60)] == ["the line"]  # 4 degrees: a neighbour's corner
+    upside_down = [line(ln.text, ln.polygon[2:] + ln.polygon[:2]) for ln in box(0)]  # top-left corner of the text first
+    assert len(without_cut_neighbours(upside_down, 60)) == 2
 
 
 def test_words_without_engine_boxes_split_the_line_proportionally() -> None:

@@ -150,7 +150,8 @@ def without_cut_neighbours(lines: list[Line], height: float) -> list[Line]:
     if len(lines) < 2:
         return lines
     (ax, ay), (bx, by) = max(lines, key=lambda line: _width(line.polygon)).polygon[:2]
-    if abs(math.degrees(math.atan2(by - ay, bx - ax))) < SLANTED_BOX:
+    slant = (math.degrees(math.atan2(by - ay, bx - ax)) + 90) % 180 - 90  # text upside down slants as upright
+    if abs(slant) < SLANTED_BOX:
         return lines
     tallest = max(_line_height(line) for line in lines)
     kept = []
