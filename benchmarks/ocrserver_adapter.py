@@ -27,7 +27,6 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-import cv2
 import httpx
 import numpy as np
 from PIL import Image
@@ -100,12 +99,10 @@ class OcrServer:
     def _boxes_drawn_askew(self, labels: dict, data: Path) -> dict[tuple[str, int], bytes]:
         """Each labelled region of one page, cut upright from the page turned askew (box task with skew=)."""
         askew = turned(Image.open(data / "images" / labels["image"]).convert("RGB"), self.skew)
-        corners = [(0.0, 0.0), (float(askew.image.width), 0.0), (0.0, float(askew.image.height))]
-        to_askew = cv2.getAffineTransform(np.float32(askew.to_page(corners)), np.float32(corners))
         crops = {}
         for index, region in enumerate(labels["regions"]):
             points = np.asarray(region.get("points") or region["bbox"], dtype=np.float64).reshape(-1, 2)
-            outline = points @ to_askew[:, :2].T + to_askew[:, 2]
+            outline = np.asarray(askew.from_page(points))
             pad = 0.1 * np.ptp(points[:, 1])
             (x0, y0), (x1, y1) = outline.min(axis=0) - pad, outline.max(axis=0) + pad
             encoded = io.BytesIO()

@@ -90,3 +90,5 @@ def test_a_point_found_on_the_straightened_page_goes_back_where_it_lies_on_the_p
 
     (x, y), = level.to_page([red_mark(level.image)])
     assert (x, y) == pytest.approx(red_mark(askew), abs=2)
+    (x, y), = level.from_page([red_mark(askew)])  # and the other way
+    assert (x, y) == pytest.approx(red_mark(level.image), abs=2)

@@ -69,16 +69,23 @@ def skew_angle(gray: np.ndarray) -> float:
 @dataclass(frozen=True)
 class TurnedPage:
     """A page turned by ``degrees`` (counter-clockwise, on a canvas grown to hold all of it), and how to put a
-    polygon found on it back on the page as it was."""
+    polygon found on it back on the page as it was, or one on the page onto it."""
 
     image: Image.Image
     degrees: float
     _to_page: np.ndarray  # 2 x 3 affine map from the turned image to the page
 
     def to_page(self, polygon: Polygon) -> Polygon:
-        points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
-        mapped = points @ self._to_page[:, :2].T + self._to_page[:, 2]
-        return [(float(x), float(y)) for x, y in mapped]
+        return _mapped(polygon, self._to_page)
+
+    def from_page(self, polygon: Polygon) -> Polygon:
+        return _mapped(polygon, cv2.invertAffineTransform(self._to_page))
+
+
+def _mapped(polygon: Polygon, affine: np.ndarray) -> Polygon:
+    points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    mapped = points @ affine[:, :2].T + affine[:, 2]
+    return [(float(x), float(y)) for x, y in mapped]
 
 
 def turned(image: Image.Image, degrees: float) -> TurnedPage:
