@@ -9,6 +9,8 @@ resolution in a 4000 x 4000 px photo (``benchmarks/dev_set.py --task page --fram
 The decision needs the first look's detected boxes only, so the shrunk lines are never recognised when the part
 is read instead (p50 5.4 -> 4.5 s a photo against deciding from recognised lines). Images within the working
 size, and text that is already large enough or that fills the frame, are read once.
+``area_around`` (the part holding some text boxes, with a margin) also serves Tesseract, which reads a photo at its
+own resolution but is misled by the table around a document (engines/tesseract.py, ``TEXT_PART``).
 """
 
 from __future__ import annotations
@@ -47,12 +49,19 @@ def area_to_read_closer(text_boxes: Sequence[Polygon], width: int, height: int, 
     line_height = statistics.median(short for _, short in lines)
     if line_height * first_scale >= SMALL_TEXT:
         return None
-    margin = max(2 * line_height, 0.02 * max(width, height))
-    boxes = [bbox_of(box) for box, _ in lines]
-    x0, y0 = max(0, math.floor(min(b[0] for b in boxes) - margin)), max(0, math.floor(min(b[1] for b in boxes) - margin))
-    x1, y1 = min(width, math.ceil(max(b[2] for b in boxes) + margin)), min(height, math.ceil(max(b[3] for b in boxes) + margin))
+    x0, y0, x1, y1 = area_around([box for box, _ in lines], line_height, width, height)
     second_scale = min(1.0, working_side / max(x1 - x0, y1 - y0))
     return (x0, y0, x1, y1) if second_scale >= MIN_GAIN * first_scale else None
+
+
+def area_around(text_boxes: Sequence[Polygon], line_height: float, width: int, height: int) -> Box:
+    """The part of a ``width`` x ``height`` image (x0, y0, x1, y1) that holds ``text_boxes``, with a margin of two
+    line heights (at least 2 % of the image's longer side) for text next to them that the first look missed."""
+    margin = max(2 * line_height, 0.02 * max(width, height))
+    boxes = [bbox_of(box) for box in text_boxes]
+    x0, y0 = max(0, math.floor(min(b[0] for b in boxes) - margin)), max(0, math.floor(min(b[1] for b in boxes) - margin))
+    x1, y1 = min(width, math.ceil(max(b[2] for b in boxes) + margin)), min(height, math.ceil(max(b[3] for b in boxes) + margin))
+    return x0, y0, x1, y1
 
 
 def _sides(box: Polygon) -> tuple[float, float]:
