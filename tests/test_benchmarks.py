@@ -1,0 +1,56 @@
+"""The benchmark scripts behind docs/benchmarks.md still run end to end, on a few dev images.
+
+They start the real server, send it the dev set through ../shared/bench/ocr_score.py and print the table the docs
+quote. The numbers are the benchmarks' business; these tests check that a run completes, prints its rows, and that
+the adapter puts what it sends changed (turned, askew, photographed) back on the page the labels describe, so the
+docs' commands can be rerun and mean what they say.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_dev_set(out_dir: Path, *args: str) -> str:
+    command = [sys.executable, str(REPO / "benchmarks" / "dev_set.py"), "--out-dir", str(out_dir), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def table_row(stdout: str, engine: str) -> list[str]:
+    return next(line for line in stdout.splitlines() if line.startswith(f"| {engine} |")).strip("|").split("|")
+
+
+@pytest.mark.timeout(600)
+def test_one_run_prints_the_table_and_the_interactive_comparison(tmp_path: Path, dev_data: Path) -> None:
+    stdout = run_dev_set(tmp_path, "--engines", "ppocr-tiny,tesseract", "--limit", "1", "--max-boxes", "6",
+                         "--concurrency", "1,2", "--interactive-boxes", "3")
+    for engine in ("ppocr-tiny", "tesseract"):
+        cells = [cell.strip() for cell in table_row(stdout, engine)]
+        assert cells[1] == "6" and "×" in " ".join(cells)  # six boxes; throughput at c=2 as a ratio to c=1
+        first, second = (json.loads((tmp_path / f"dev_{engine}_default_c{c}.json").read_text()) for c in (1, 2))
+        assert first["box"]["errors"] == first["page"]["errors"] == 0 and first["box"]["cer_ci"] < 0.3
+        assert second["page"]["timing"]["throughput_rps"] > 0
+    assert stdout.count("speed-up over pytesseract per call") == 2  # the interactive run, once per engine
+    assert "the server's own time (Server-Timing, p50)" in stdout
+
+
+@pytest.mark.timeout(600)
+def test_pages_sent_turned_askew_and_photographed_are_scored_on_the_labelled_page(tmp_path: Path, dev_data: Path) -> None:
+    stdout = run_dev_set(tmp_path, "--engines", "ppocr-tiny", "--task", "box,page", "--turn", "90", "--skew", "3",
+                         "--frame", "2500", "--limit", "1", "--max-boxes", "4", "--concurrency", "1",
+                         "--interactive-boxes", "0")
+    assert "turned 90 degrees 3 degrees askew in a 2500 px photo" in stdout
+    summary = json.loads((tmp_path / "dev_ppocr-tiny_default_c1_turn90_skew3_frame2500.json").read_text())
+    # lines found on the photo of the turned, askew page match the labelled lines only when mapped back onto the page
+    # (the form as scanned: 0.70)
+    assert summary["page"]["det_f1"] >= 0.5
+    assert summary["box"]["n"] == 4 and summary["box"]["cer_ci"] < 0.3  # boxes cut upright from the askew page
