@@ -167,7 +167,7 @@ def test_regions_are_read_one_each_in_the_order_given(client: TestClient, two_li
                 assert x0 - margin <= wx0 < wx1 <= x1 + margin and y0 - margin <= wy0 < wy1 <= y1 + margin
 
 
-@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny"])
+@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
 def test_a_straight_box_drawn_on_a_slanted_line_reads_that_line_alone(client: TestClient, engine: str) -> None:
     # a page scanned 5 degrees askew; the box is the upright bounding box of the middle line, as an annotator
     # draws it, so its corners take in pieces of the lines above and below
@@ -181,7 +181,7 @@ def test_a_straight_box_drawn_on_a_slanted_line_reads_that_line_alone(client: Te
     on_page = corners @ np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]]) + np.array(page.size) / 2
     box = [*(on_page.min(axis=0) - 2), *(on_page.max(axis=0) + 2)]
     block = post_json(client, image_base64=b64(encode(page)), regions=[box], engine=engine).json()["pages"][0]["blocks"][0]
-    assert cer(block["text"], "Grand total due 42.50 today") < 0.1, block["text"]
+    assert cer(block["text"], "Grand total due 42.50 today") < 0.1, block["text"]  # the pieces read in: CER 0.4-1.6
 
 
 def test_multipart_regions_and_a_region_holding_two_lines(client: TestClient, two_lines) -> None:

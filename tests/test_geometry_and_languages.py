@@ -10,7 +10,13 @@ from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.errors import InvalidRegion, UnsupportedLanguage
 from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect_polygon, turned_back
 from ocrserver.languages import normalize_language, parse_languages, tesseract_code
-from ocrserver.layout import group_into_blocks, split_at_wide_gaps, split_into_words, without_cut_neighbours
+from ocrserver.layout import (
+    group_into_blocks,
+    split_at_wide_gaps,
+    split_into_words,
+    without_cut_neighbours,
+    without_cut_pieces,
+)
 from ocrserver.result import Line, Polygon, Word, rect_polygon
 from ocrserver.settings import load_settings
 
@@ -151,6 +157,23 @@ def test_only_a_slanted_box_loses_the_pieces_of_neighbouring_lines_at_its_edges(
     assert [ln.text for ln in without_cut_neighbours(box(28), 60)] == ["the line"]  # 4 degrees: a neighbour's corner
     upside_down = [line(ln.text, ln.polygon[2:] + ln.polygon[:2]) for ln in box(0)]  # top-left corner of the text first
     assert len(without_cut_neighbours(upside_down, 60)) == 2
+
+
+def test_lines_without_slant_lose_the_short_or_unsure_pieces_at_the_box_edges() -> None:
+    # Tesseract's lines are upright rectangles: a piece of a neighbouring line is told by its place, size and
+    # how surely it was read, not by slant
+    def line(text: str, confidence: float, y0: float, y1: float) -> Line:
+        return Line(text=text, confidence=confidence, polygon=rect_polygon(0, y0, 400, y1))
+
+    the_line = line("Grand total due", 0.96, 10, 50)
+    assert [ln.text for ln in without_cut_pieces([the_line, line("ee see", 0.95, 52, 60)], 60, 0.8)] == ["Grand total due"]
+    assert [ln.text for ln in without_cut_pieces([line("Cra coe", 0.6, 0, 30), the_line], 60, 0.8)] == ["Grand total due"]
+    two_lines = [line("Total", 0.9, 2, 28), line("42.50", 0.9, 32, 58)]  # a field of two lines filling the box
+    assert without_cut_pieces(two_lines, 60, 0.8) == two_lines
+    middle = [the_line, line("faint", 0.3, 30, 45)]  # unsure, but not at an edge
+    assert without_cut_pieces(middle, 60, 0.8) == middle
+    alone = [line("faint", 0.3, 0, 60)]
+    assert without_cut_pieces(alone, 60, 0.8) == alone
 
 
 def test_words_without_engine_boxes_split_the_line_proportionally() -> None:

@@ -154,13 +154,27 @@ def without_cut_neighbours(lines: list[Line], height: float) -> list[Line]:
     if abs(slant) < SLANTED_BOX:
         return lines
     tallest = max(_line_height(line) for line in lines)
-    kept = []
-    for line in lines:
-        _, y0, _, y1 = bbox_of(line.polygon)
-        at_edge = y0 <= 0.05 * height or y1 >= 0.95 * height
-        if not (at_edge and y1 - y0 < CUT_LINE_HEIGHT * tallest):
-            kept.append(line)
+    kept = [line for line in lines if not (_at_edge(line, height) and _line_height(line) < CUT_LINE_HEIGHT * tallest)]
     return kept or lines
+
+
+def without_cut_pieces(lines: list[Line], height: float, sure: float) -> list[Line]:
+    """The lines read in a box, less those at its top or bottom edge that are less tall than ``CUT_LINE_HEIGHT``
+    of the tallest or read less than ``sure``: the pieces of the lines above and below that the box cut. For an
+    engine whose lines carry no slant to tell a box drawn on slanted text by (``without_cut_neighbours``), and that
+    reads such pieces as lines of garbage (Tesseract: "ee see", "ETT |")."""
+    if len(lines) < 2:
+        return lines
+    tallest = max(_line_height(line) for line in lines)
+    kept = [line for line in lines if not (
+        _at_edge(line, height) and (line.confidence < sure or _line_height(line) < CUT_LINE_HEIGHT * tallest))]
+    return kept or lines
+
+
+def _at_edge(line: Line, height: float) -> bool:
+    """Whether a line reaches the top or bottom edge (the outer 5 %) of a box ``height`` pixels high."""
+    _, y0, _, y1 = bbox_of(line.polygon)
+    return y0 <= 0.05 * height or y1 >= 0.95 * height
 
 
 def _width(polygon: Polygon) -> float:

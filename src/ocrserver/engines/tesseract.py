@@ -24,7 +24,7 @@ from ocrserver.errors import EngineUnavailable
 from ocrserver.geometry import shifted, turned_back
 from ocrserver.imaging import bgr_array
 from ocrserver.languages import normalize_language, tesseract_code
-from ocrserver.layout import count_text_lines, split_at_wide_gaps
+from ocrserver.layout import count_text_lines, split_at_wide_gaps, without_cut_pieces
 from ocrserver.result import (
     Block,
     Line,
@@ -70,6 +70,14 @@ UNSURE_REGION = 0.7
 SURE_LINE = 0.6
 TEXT_PART = 0.5
 DARKER_AROUND = 32
+# A box drawn around a line takes in pieces of the lines above and below it (more so on a page scanned askew), which
+# Tesseract reads as lines of garbage. A line at the region's top or bottom edge read less sure than this, or less
+# tall than layout.CUT_LINE_HEIGHT of the tallest, is dropped when the region holds others
+# (layout.without_cut_pieces). 600 English dev boxes padded as the scorer crops them, read as the server reads a
+# region, CER: level 0.219 -> 0.193, cut upright from pages 4 degrees askew 0.559 -> 0.252. Unsure lines alone,
+# below 0.5 / 0.8: level 0.192 / 0.193, askew 0.303 / 0.254; short lines alone: 0.199, 0.377. Dropping unsure words
+# at the edges as well reads worse (a tight box's own words reach its edges), and so does turning askew boxes level.
+CUT_PIECE = 0.8
 
 
 def installed_languages(tessdata: Path) -> list[str]:
@@ -206,7 +214,7 @@ class TesseractEngine(Engine):
         api.SetPageSegMode(psm.SINGLE_LINE if one_line else psm.SINGLE_BLOCK)
         api.SetImage(crop)
         api.Recognize()
-        return [line for block in self._collect(api) for line in block.lines]
+        return without_cut_pieces([line for block in self._collect(api) for line in block.lines], crop.height, CUT_PIECE)
 
     def _collect(self, api: object) -> list[Block]:
         RIL = self._tesserocr.RIL
