@@ -14,7 +14,6 @@ from ocrserver.layout import (
     group_into_blocks,
     split_at_wide_gaps,
     split_into_words,
-    without_cut_neighbours,
     without_cut_pieces,
 )
 from ocrserver.result import Line, Polygon, Word, rect_polygon
@@ -144,24 +143,9 @@ def test_two_columns_read_down_the_left_then_the_right_but_fields_side_by_side_k
     assert [b.text for b in group_into_blocks(staggered)] == [f"field {row}" for row in range(4)]
 
 
-def test_only_a_slanted_box_loses_the_pieces_of_neighbouring_lines_at_its_edges() -> None:
-    def line(text: str, polygon: list[tuple[float, float]]) -> Line:
-        return Line(text=text, confidence=1.0, polygon=polygon)
-
-    # a 60 px box: the line, and a short piece (12 px high) of the next line at its bottom edge
-    def box(rise: float) -> list[Line]:
-        return [line("the line", [(0, 20), (400, 20 - rise), (400, 44 - rise), (0, 44)]),
-                line("piece", [(300, 48), (400, 48), (400, 60), (300, 60)])]
-
-    assert [ln.text for ln in without_cut_neighbours(box(0), 60)] == ["the line", "piece"]  # level: a short last line
-    assert [ln.text for ln in without_cut_neighbours(box(28), 60)] == ["the line"]  # 4 degrees: a neighbour's corner
-    upside_down = [line(ln.text, ln.polygon[2:] + ln.polygon[:2]) for ln in box(0)]  # top-left corner of the text first
-    assert len(without_cut_neighbours(upside_down, 60)) == 2
-
-
-def test_lines_without_slant_lose_the_short_or_unsure_pieces_at_the_box_edges() -> None:
-    # Tesseract's lines are upright rectangles: a piece of a neighbouring line is told by its place, size and
-    # how surely it was read, not by slant
+def test_a_box_loses_the_short_or_unsure_pieces_of_neighbouring_lines_at_its_edges() -> None:
+    # a piece of a neighbouring line is told by its place, its size and how surely it was read (Tesseract's lines
+    # are upright rectangles, so not by slant)
     def line(text: str, confidence: float, y0: float, y1: float) -> Line:
         return Line(text=text, confidence=confidence, polygon=rect_polygon(0, y0, 400, y1))
 

@@ -134,35 +134,16 @@ def _parted_by_empty_bands(blocks: list[Block], start: int) -> list[list[Block]]
     return parts
 
 
-# A box whose widest line slants this much (degrees) was drawn straight on a slanted line.
-SLANTED_BOX = 1.5
-# ... and a line in it that reaches its top or bottom edge and is less tall than this share of the tallest
-# line is a piece of a neighbouring line that the box cut.
+# A line at a box's top or bottom edge that is less tall than this share of the tallest line in the box is a piece
+# of a neighbouring line that the box cut.
 CUT_LINE_HEIGHT = 0.6
-
-
-def without_cut_neighbours(lines: list[Line], height: float) -> list[Line]:
-    """The lines read in a box, less the pieces of neighbouring lines it cuts when it was drawn straight on
-    slanted text (a page scanned askew): there the box takes in a corner of the line above and of the line
-    below. All 2714 dev-set boxes cut upright from pages 4 degrees askew: CER 0.185 -> 0.148 (ppocr), 0.360 ->
-    0.222 (ppocr-tiny); level boxes read as before (0.0502 -> 0.0497), as only boxes whose widest line slants
-    lose lines."""
-    if len(lines) < 2:
-        return lines
-    (ax, ay), (bx, by) = max(lines, key=lambda line: _width(line.polygon)).polygon[:2]
-    slant = (math.degrees(math.atan2(by - ay, bx - ax)) + 90) % 180 - 90  # text upside down slants as upright
-    if abs(slant) < SLANTED_BOX:
-        return lines
-    tallest = max(_line_height(line) for line in lines)
-    kept = [line for line in lines if not (_at_edge(line, height) and _line_height(line) < CUT_LINE_HEIGHT * tallest)]
-    return kept or lines
 
 
 def without_cut_pieces(lines: list[Line], height: float, sure: float) -> list[Line]:
     """The lines read in a box, less those at its top or bottom edge that are less tall than ``CUT_LINE_HEIGHT``
-    of the tallest or read less than ``sure``: the pieces of the lines above and below that the box cut. For an
-    engine whose lines carry no slant to tell a box drawn on slanted text by (``without_cut_neighbours``), and that
-    reads such pieces as lines of garbage (Tesseract: "ee see", "ETT |")."""
+    of the tallest or read less than ``sure`` (each engine's confidences have their own scale): the pieces of the
+    lines above and below that a box drawn around a line takes in, the more so on a page scanned askew, where
+    its corners cut into them. A region's own lines lie inside the margin the server crops around it."""
     if len(lines) < 2:
         return lines
     tallest = max(_line_height(line) for line in lines)
@@ -175,11 +156,6 @@ def _at_edge(line: Line, height: float) -> bool:
     """Whether a line reaches the top or bottom edge (the outer 5 %) of a box ``height`` pixels high."""
     _, y0, _, y1 = bbox_of(line.polygon)
     return y0 <= 0.05 * height or y1 >= 0.95 * height
-
-
-def _width(polygon: Polygon) -> float:
-    x0, _, x1, _ = bbox_of(polygon)
-    return x1 - x0
 
 
 def split_at_wide_gaps(line: Line, gap: float) -> list[Line]:
