@@ -167,7 +167,7 @@ def test_regions_are_read_one_each_in_the_order_given(client: TestClient, two_li
                 assert x0 - margin <= wx0 < wx1 <= x1 + margin and y0 - margin <= wy0 < wy1 <= y1 + margin
 
 
-@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
+@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract", "fastpaddle"])
 def test_a_straight_box_drawn_on_a_slanted_line_reads_that_line_alone(client: TestClient, engine: str) -> None:
     # a page scanned 5 degrees askew; the box is the upright bounding box of the middle line, as an annotator
     # draws it, so its corners take in pieces of the lines above and below
