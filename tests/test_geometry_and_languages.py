@@ -146,12 +146,14 @@ def test_two_columns_read_down_the_left_then_the_right_but_fields_side_by_side_k
 def test_a_box_loses_the_short_or_unsure_pieces_of_neighbouring_lines_at_its_edges() -> None:
     # a piece of a neighbouring line is told by its place, its size and how surely it was read (Tesseract's lines
     # are upright rectangles, so not by slant)
-    def line(text: str, confidence: float, y0: float, y1: float) -> Line:
-        return Line(text=text, confidence=confidence, polygon=rect_polygon(0, y0, 400, y1))
+    def line(text: str, confidence: float, y0: float, y1: float, width: float = 400) -> Line:
+        return Line(text=text, confidence=confidence, polygon=rect_polygon(0, y0, width, y1))
 
     the_line = line("Grand total due", 0.96, 10, 50)
     assert [ln.text for ln in without_cut_pieces([the_line, line("ee see", 0.95, 52, 60)], 60, 0.8)] == ["Grand total due"]
     assert [ln.text for ln in without_cut_pieces([line("Cra coe", 0.6, 0, 30), the_line], 60, 0.8)] == ["Grand total due"]
+    corner = line("required to make", 0.97, 0, 35, width=150)  # sure and tall: the corner of a slanted line above
+    assert [ln.text for ln in without_cut_pieces([corner, the_line], 60, 0.8)] == ["Grand total due"]
     two_lines = [line("Total", 0.9, 2, 28), line("42.50", 0.9, 32, 58)]  # a field of two lines filling the box
     assert without_cut_pieces(two_lines, 60, 0.8) == two_lines
     middle = [the_line, line("faint", 0.3, 30, 45)]  # unsure, but not at an edge

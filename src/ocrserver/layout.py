@@ -134,22 +134,34 @@ def _parted_by_empty_bands(blocks: list[Block], start: int) -> list[list[Block]]
     return parts
 
 
-# A line at a box's top or bottom edge that is less tall than this share of the tallest line in the box is a piece
-# of a neighbouring line that the box cut.
+# A line at a box's top or bottom edge that is less tall than this share of the tallest line in the box, or less
+# wide than CUT_LINE_WIDTH of the widest, is a piece of a neighbouring line that the box cut.
 CUT_LINE_HEIGHT = 0.6
+CUT_LINE_WIDTH = 0.7
 
 
 def without_cut_pieces(lines: list[Line], height: float, sure: float) -> list[Line]:
     """The lines read in a box, less those at its top or bottom edge that are less tall than ``CUT_LINE_HEIGHT``
-    of the tallest or read less than ``sure`` (each engine's confidences have their own scale): the pieces of the
-    lines above and below that a box drawn around a line takes in, the more so on a page scanned askew, where
-    its corners cut into them. A region's own lines lie inside the margin the server crops around it."""
+    of the tallest, less wide than ``CUT_LINE_WIDTH`` of the widest, or read less than ``sure`` (each engine's
+    confidences have their own scale): the pieces of the lines above and below that a box drawn around a line
+    takes in, the more so on a page scanned askew, where its corners cut into them. A region's own lines lie
+    inside the margin the server crops around it."""
     if len(lines) < 2:
         return lines
     tallest = max(_line_height(line) for line in lines)
-    kept = [line for line in lines if not (
-        _at_edge(line, height) and (line.confidence < sure or _line_height(line) < CUT_LINE_HEIGHT * tallest))]
+    widest = max(_line_width(line) for line in lines)
+
+    def is_piece(line: Line) -> bool:
+        return line.confidence < sure or _line_height(line) < CUT_LINE_HEIGHT * tallest or (
+            _line_width(line) < CUT_LINE_WIDTH * widest)
+
+    kept = [line for line in lines if not (_at_edge(line, height) and is_piece(line))]
     return kept or lines
+
+
+def _line_width(line: Line) -> float:
+    x0, _, x1, _ = bbox_of(line.polygon)
+    return x1 - x0
 
 
 def _at_edge(line: Line, height: float) -> bool:
