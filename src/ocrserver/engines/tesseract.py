@@ -72,7 +72,7 @@ TEXT_PART = 0.5
 DARKER_AROUND = 32
 # A box drawn around a line takes in pieces of the lines above and below it (more so on a page scanned askew), which
 # Tesseract reads as lines of garbage. A line at the region's top or bottom edge read less sure than this, or less
-# tall than layout.CUT_LINE_HEIGHT of the tallest, is dropped when the region holds others
+# tall or wide than the tallest and widest allow (layout), is dropped when the region holds others
 # (layout.without_cut_pieces). 600 English dev boxes padded as the scorer crops them, read as the server reads a
 # region, CER: level 0.219 -> 0.193, cut upright from pages 4 degrees askew 0.559 -> 0.252. Unsure lines alone,
 # below 0.5 / 0.8: level 0.192 / 0.193, askew 0.303 / 0.254; short lines alone: 0.199, 0.377. Dropping unsure words
