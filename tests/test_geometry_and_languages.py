@@ -143,7 +143,7 @@ def test_two_columns_read_down_the_left_then_the_right_but_fields_side_by_side_k
     assert [b.text for b in group_into_blocks(staggered)] == [f"field {row}" for row in range(4)]
 
 
-def test_a_box_loses_the_short_or_unsure_pieces_of_neighbouring_lines_at_its_edges() -> None:
+def test_a_box_loses_the_short_narrow_or_unsure_pieces_of_neighbouring_lines_at_its_edges() -> None:
     # a piece of a neighbouring line is told by its place, its size and how surely it was read (Tesseract's lines
     # are upright rectangles, so not by slant)
     def line(text: str, confidence: float, y0: float, y1: float, width: float = 400) -> Line:
