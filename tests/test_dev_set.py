@@ -211,7 +211,7 @@ def test_tesseract_reads_a_receipt_photographed_on_a_table_where_it_lies(client:
 
 
 def test_only_a_document_lying_on_something_darker_than_its_paper_counts_as_photographed(dev_data: Path) -> None:
-    # a receipt scanned with wide blank margins holds its text in a seventh of the scan, as a photo does: reading
+    # a receipt scanned with wide blank margins holds its text in a tenth of the scan, as a photo does: reading
     # that part again would read the same in twice the time
     label = load_label(dev_data, "sroie_058")
     scan = Image.open(dev_data / "images" / label["image"]).convert("RGB")
