@@ -71,8 +71,9 @@ UNSURE_LINE = 0.9
 # A line of a region read less surely than this, or short or narrow, at the region's top or bottom edge is a piece
 # of a neighbouring line (layout.without_cut_pieces). 900 English dev boxes read as the server reads them, CER, level /
 # cut upright from pages 4 degrees askew: ppocr 0.064 / 0.135 with every line kept, 0.063 / 0.107 dropping only
-# short pieces in boxes whose widest line slants 1.5 degrees or more (the rule before), 0.060 / 0.093 now (at 0.8 /
-# 0.95: 0.060 / 0.096, 0.061 / 0.085); ppocr-tiny 0.090 / 0.242, 0.090 / 0.162, 0.085 / 0.115.
+# short pieces in boxes whose widest line slants 1.5 degrees or more (the rule before), 0.060 / 0.093 dropping short or
+# unsure ones (at 0.8 / 0.95: 0.060 / 0.096, 0.061 / 0.085), 0.060 / 0.083 narrow ones too (now); ppocr-tiny 0.090 /
+# 0.242, 0.090 / 0.162, 0.085 / 0.115, 0.085 / 0.110.
 CUT_PIECE = 0.9
 # regions are detected at most this many pixels on their longer side (pages: short side 736, rapidocr's default)
 CROP_DETECTOR_MAX_SIDE = 960
