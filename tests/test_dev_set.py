@@ -158,27 +158,37 @@ def test_ppocr_reads_a_page_scanned_sideways_as_if_upright(client: TestClient, d
     assert first["polygon"][0] == pytest.approx(list(corner), abs=3)
 
 
+# where _photographed puts the scan in its 4000 x 4000 px photo: a little left of and above the middle
+PHOTO_AT = (1400, 1100)
+
+
+def _photographed(scan: Image.Image) -> str:
+    """The scan at its own resolution in a 4000 x 4000 px photo of a grainy grey table, a JPEG, base64."""
+    frame = Image.fromarray(np.random.default_rng(0).normal(100, 12, (4000, 4000, 3)).clip(0, 255).astype(np.uint8))
+    frame.paste(scan, PHOTO_AT)
+    photo = io.BytesIO()
+    frame.save(photo, format="JPEG", quality=90)
+    return base64.b64encode(photo.getvalue()).decode()
+
+
+def _on_the_scan_in_the_photo(bbox: list[float], scan: Image.Image) -> bool:
+    """Whether a box found on the photo lies where the scan lies in it (within 3 px)."""
+    (left, top), (x0, y0, x1, y1) = PHOTO_AT, bbox
+    return left - 3 <= x0 and top - 3 <= y0 and x1 <= left + scan.width + 3 and y1 <= top + scan.height + 3
+
+
 def test_a_form_photographed_from_a_distance_reads_like_the_scan(client: TestClient, dev_data: Path) -> None:
     # the scanned form at its own resolution in a 4000 x 4000 px photo: shrunk to the 2000 px rapidocr reads at,
     # its text is 6 px high and under a third of its words came out (BoW F1 0.31); read where the text is, at the
     # photo's own resolution, as the scan (0.78)
     label = load_label(dev_data, "funsd_0000990274")
     scan = Image.open(dev_data / "images" / label["image"]).convert("RGB")
-    frame = Image.fromarray(np.random.default_rng(0).normal(100, 12, (4000, 4000, 3)).clip(0, 255).astype(np.uint8))
-    left, top = 1400, 1100
-    frame.paste(scan, (left, top))
-    photo = io.BytesIO()
-    frame.save(photo, format="JPEG", quality=90)
-    page = client.post(
-        "/v1/ocr", json={"image_base64": base64.b64encode(photo.getvalue()).decode(), "lang": "en", "level": "line"}
-    ).json()["pages"][0]
+    photo, (left, top) = _photographed(scan), PHOTO_AT
+    page = client.post("/v1/ocr", json={"image_base64": photo, "lang": "en", "level": "line"}).json()["pages"][0]
     assert bag_of_words_f1(page["text"], " ".join(region["text"] for region in _truth(label))) >= 0.7
     assert (page["width"], page["height"]) == (4000, 4000)
     lines = [line for block in page["blocks"] for line in block["lines"]]
-    assert all(  # on the photo as sent: where the form lies in it
-        left - 3 <= x0 and top - 3 <= y0 and x1 <= left + scan.width + 3 and y1 <= top + scan.height + 3
-        for x0, y0, x1, y1 in (line["bbox"] for line in lines)
-    )
+    assert all(_on_the_scan_in_the_photo(line["bbox"], scan) for line in lines)  # where the form lies in the photo
     title = next(line for line in lines if "LICENSEE" in line["text"])
     truth = next(region for region in _truth(label) if "LICENSEE" in region["text"])
     x0, y0, x1, y1 = title["bbox"]
@@ -191,21 +201,11 @@ def test_tesseract_reads_a_receipt_photographed_on_a_table_where_it_lies(client:
     # thresholding (BoW F1 0.73); read again where its sure lines lie, as the scan (0.84)
     label = load_label(dev_data, "sroie_348")
     scan = Image.open(dev_data / "images" / label["image"]).convert("RGB")
-    frame = Image.fromarray(np.random.default_rng(0).normal(100, 12, (4000, 4000, 3)).clip(0, 255).astype(np.uint8))
-    left, top = 1400, 1100
-    frame.paste(scan, (left, top))
-    photo = io.BytesIO()
-    frame.save(photo, format="JPEG", quality=90)
-    page = client.post(
-        "/v1/ocr",
-        json={"image_base64": base64.b64encode(photo.getvalue()).decode(), "engine": "tesseract", "level": "line"},
-    ).json()["pages"][0]
+    photo, (left, top) = _photographed(scan), PHOTO_AT
+    page = client.post("/v1/ocr", json={"image_base64": photo, "engine": "tesseract", "level": "line"}).json()["pages"][0]
     assert bag_of_words_f1(page["text"], " ".join(region["text"] for region in _truth(label))) >= 0.8
     lines = {normalize(line["text"]): line for block in page["blocks"] for line in block["lines"]}
-    assert all(  # on the photo as sent: where the receipt lies in it
-        left - 3 <= x0 and top - 3 <= y0 and x1 <= left + scan.width + 3 and y1 <= top + scan.height + 3
-        for x0, y0, x1, y1 in (line["bbox"] for line in lines.values())
-    )
+    assert all(_on_the_scan_in_the_photo(line["bbox"], scan) for line in lines.values())  # where the receipt lies
     truth = next(region for region in _truth(label) if region["text"] in lines)
     assert lines[truth["text"]]["bbox"] == pytest.approx(np.add(truth["bbox"], [left, top, left, top]).tolist(), abs=6)
 
