@@ -63,7 +63,7 @@ class OcrService:
         self.settings = settings
         self.pool = pool
         self.fetcher = fetcher
-        self.heap_trimmer = HeapTrimmer()
+        self.heap_trimmer = HeapTrimmer(under_way=lambda: pool.running > 0)
 
     # ---- sources -----------------------------------------------------------------------------
     def load_source(self, source: str) -> bytes:
