@@ -28,6 +28,8 @@ from ocrserver.api.app import create_app
 from ocrserver.errors import FetchFailed
 from ocrserver.memory import HeapTrimmer
 from ocrserver.netguard import UrlGuard
+from ocrserver.pool import EnginePool
+from ocrserver.service import OcrOptions, OcrService
 from ocrserver.settings import load_settings
 from ocrserver.sources import ImageFetcher
 from tests.conftest import SHARED
@@ -473,17 +475,18 @@ def test_freed_page_memory_is_handed_back_when_quiet_and_at_most_every_few_secon
     assert busy.trims == 1
 
 
-def test_freed_page_memory_is_not_handed_back_while_the_next_page_is_being_read() -> None:
+def test_freed_page_memory_is_not_handed_back_while_the_next_job_is_under_way() -> None:
     # Pages read one after another, each slower than the quiet time, were trimmed in the middle of the next one,
     # which then faulted its buffers in again (ppocr pages through the server: per-page median 13 % slower).
-    reading = threading.Event()
-    trimmer = HeapTrimmer(quiet_seconds=0.1, busy_interval=60, under_way=reading.is_set)
-    trimmer.page_read()
-    reading.set()  # the next page has started
-    time.sleep(0.5)
-    assert trimmer.trims == 0
-    reading.clear()  # it failed, say: nothing more is read
+    settings = load_settings(workers=2)
+    pool = EnginePool(settings)
+    service = OcrService(settings, pool, ImageFetcher(timeout=5, max_bytes=10**6))
+    service.read_images([render_lines(["a page read"]).image], OcrOptions(engine="tesseract"))
+    with pool.lease("tesseract"):  # the next job, running on past the quiet time
+        time.sleep(service.heap_trimmer.quiet_seconds + 0.5)
+        assert service.heap_trimmer.trims == 0
     deadline = time.monotonic() + 5
-    while trimmer.trims == 0 and time.monotonic() < deadline:
+    while service.heap_trimmer.trims == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert trimmer.trims == 1
+    assert service.heap_trimmer.trims == 1  # once the server is quiet
+    pool.close()
