@@ -1,6 +1,7 @@
 """PP-OCRv6 detection + recognition through ``rapidocr`` 3.x, on ONNX Runtime in float32, or when asked
-(OCR_PRECISION) on OpenVINO in bfloat16 where the CPU computes it natively (bf16.py): ``accurate`` pages
-about 1.3x quicker at the same accuracy (1.8x than fp32 on one core), for about twice the memory.
+(OCR_PRECISION) on OpenVINO in bfloat16 where the CPU computes it natively (bf16.py): at the same accuracy,
+pages 1.8x quicker than fp32 on one thread each (under load), for about twice the memory; a page read alone,
+which fp32 reads on all the cores, no quicker.
 
 ``ppocr``: the small detector and recogniser for pages. In a region (the interactive "read this box" call) each
 line is read by the tiny recogniser and re-read by the small one where tiny is unsure of a character (for the
