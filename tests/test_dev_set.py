@@ -171,6 +171,14 @@ def _photographed(scan: Image.Image) -> str:
     return base64.b64encode(photo.getvalue()).decode()
 
 
+def _read_in_a_photo(client: TestClient, dev_data: Path, label_id: str, **request: str) -> tuple[dict, Image.Image, dict]:
+    """The dev scan ``label_id`` read as lines in its photo (``_photographed``): its label, the scan, the page read."""
+    label = load_label(dev_data, label_id)
+    scan = Image.open(dev_data / "images" / label["image"]).convert("RGB")
+    body = {"image_base64": _photographed(scan), "level": "line", **request}
+    return label, scan, client.post("/v1/ocr", json=body).json()["pages"][0]
+
+
 def _on_the_scan_in_the_photo(bbox: list[float], scan: Image.Image) -> bool:
     """Whether a box found on the photo lies where the scan lies in it (within 3 px)."""
     (left, top), (x0, y0, x1, y1) = PHOTO_AT, bbox
@@ -181,10 +189,8 @@ def test_a_form_photographed_from_a_distance_reads_like_the_scan(client: TestCli
     # the scanned form at its own resolution in a 4000 x 4000 px photo: shrunk to the 2000 px rapidocr reads at,
     # its text is 6 px high and under a third of its words came out (BoW F1 0.31); read where the text is, at the
     # photo's own resolution, as the scan (0.78)
-    label = load_label(dev_data, "funsd_0000990274")
-    scan = Image.open(dev_data / "images" / label["image"]).convert("RGB")
-    photo, (left, top) = _photographed(scan), PHOTO_AT
-    page = client.post("/v1/ocr", json={"image_base64": photo, "lang": "en", "level": "line"}).json()["pages"][0]
+    label, scan, page = _read_in_a_photo(client, dev_data, "funsd_0000990274", lang="en")
+    left, top = PHOTO_AT
     assert bag_of_words_f1(page["text"], " ".join(region["text"] for region in _truth(label))) >= 0.7
     assert (page["width"], page["height"]) == (4000, 4000)
     lines = [line for block in page["blocks"] for line in block["lines"]]
@@ -199,10 +205,8 @@ def test_a_form_photographed_from_a_distance_reads_like_the_scan(client: TestCli
 def test_tesseract_reads_a_receipt_photographed_on_a_table_where_it_lies(client: TestClient, dev_data: Path) -> None:
     # the scanned receipt in a 4000 x 4000 px photo of a grainy grey table: read whole, the table spoils Tesseract's
     # thresholding (BoW F1 0.73); read again where its sure lines lie, as the scan (0.84)
-    label = load_label(dev_data, "sroie_348")
-    scan = Image.open(dev_data / "images" / label["image"]).convert("RGB")
-    photo, (left, top) = _photographed(scan), PHOTO_AT
-    page = client.post("/v1/ocr", json={"image_base64": photo, "engine": "tesseract", "level": "line"}).json()["pages"][0]
+    label, scan, page = _read_in_a_photo(client, dev_data, "sroie_348", engine="tesseract")
+    left, top = PHOTO_AT
     assert bag_of_words_f1(page["text"], " ".join(region["text"] for region in _truth(label))) >= 0.8
     lines = {normalize(line["text"]): line for block in page["blocks"] for line in block["lines"]}
     assert all(_on_the_scan_in_the_photo(line["bbox"], scan) for line in lines.values())  # where the receipt lies
