@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ocrserver.api.app import create_app
 from ocrserver.engines import discover_engines
@@ -13,7 +13,7 @@ from ocrserver.engines.base import Engine, EngineInfo
 from ocrserver.pool import EnginePool
 from ocrserver.result import Block, Line, rect_polygon
 from ocrserver.settings import Settings, load_settings
-from tests.helpers import encode, render_lines
+from tests.helpers import encode, font, render_lines
 
 
 class SizeEngine(Engine):
@@ -68,6 +68,17 @@ def test_blank_regions_read_as_empty_text(client: TestClient) -> None:
         assert body["pages"][0]["blocks"][0]["text"] == "", engine
         assert body["pages"][0]["blocks"][0]["lines"] == []
 
+
+
+def test_a_region_of_coloured_text_as_bright_as_its_background_is_read(client: TestClient) -> None:
+    """Red on teal: the same mean of the three channels, so a grey made that way shows no contrast at all,
+    yet the text stands out in each colour. The region read as empty while its page read it."""
+    image = Image.new("RGB", (700, 90), (40, 130, 130))
+    ImageDraw.Draw(image).text((30, 20), "Stamped in red", fill=(220, 40, 40), font=font(40))
+    data = base64.b64encode(encode(image)).decode()
+    for engine in ("ppocr", "tesseract"):
+        body = client.post("/v1/ocr", json={"image_base64": data, "engine": engine, "regions": [[10, 5, 690, 85]]}).json()
+        assert body["pages"][0]["blocks"][0]["text"] == "Stamped in red", engine
 
 def test_the_pool_serves_again_after_its_app_was_shut_down_and_restarted() -> None:
     settings = load_settings(engine="size", workers=1, engine_wait_timeout=5)
