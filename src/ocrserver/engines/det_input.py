@@ -44,6 +44,9 @@ class DetectorInput(DetPreProcess):
 
 def feed_detector(detector: Any) -> Any:
     """A loaded rapidocr TextDetector, made to build its input with DetectorInput at its own size limits
-    (read at each call, so a detector copied and given other limits must be fed again)."""
-    detector.get_preprocess = lambda: DetectorInput(detector.limit_side_len, detector.limit_type, detector.mean, detector.std)
+    (read at each call, so a detector copied and given other limits must be fed again). Its mean and std come
+    from rapidocr's configuration as OmegaConf lists, which numpy converts in a tenth of a millisecond each
+    (probing them for array interfaces raises and catches inside OmegaConf): they are read as plain floats once."""
+    mean, std = [float(v) for v in detector.mean], [float(v) for v in detector.std]
+    detector.get_preprocess = lambda: DetectorInput(detector.limit_side_len, detector.limit_type, mean, std)
     return detector
