@@ -194,6 +194,20 @@ def test_text_lines_are_counted_from_the_ink_profile() -> None:
     assert count_text_lines(underlined) == 1
 
 
+
+def test_a_crop_drawn_loosely_is_read_around_its_text_but_a_lone_glyph_as_drawn() -> None:
+    from ocrserver.layout import loose_text_rows
+    from tests.helpers import render_lines
+
+    tight = render_lines(["Total due 12.50"], margin=8, gap=0)
+    assert loose_text_rows(np.asarray(tight.image)) is None
+    loose = render_lines(["Total due 12.50"], margin=60)
+    _, text_top, _, text_bottom = loose.boxes[0]
+    top, bottom = loose_text_rows(np.asarray(loose.image)) or (0, 0)
+    assert top < text_top < text_bottom < bottom  # the whole line, with a little paper
+    assert bottom - top < 2 * (text_bottom - text_top) < loose.image.height
+    assert loose_text_rows(np.asarray(render_lines([":"], margin=60).image)) is None
+
 def _line_of_words(*boxes: tuple[str, float, float]) -> Line:
     """A 20 px high line of words given as (text, x0, x1)."""
     words = [Word(text=text, confidence=0.9, polygon=rect_polygon(x0, 100, x1, 120)) for text, x0, x1 in boxes]

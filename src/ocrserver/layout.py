@@ -229,12 +229,58 @@ def split_into_words(text: str, confidence: float, polygon: Polygon) -> list[Wor
 def count_text_lines(image: np.ndarray) -> int:
     """About how many rows of text a crop holds (about 1 ms), erring towards "several".
 
-    Otsu-binarise (either polarity) and find bands of rows with ink; bands under a third of the tallest
-    (underlines, specks) do not count. Lines set so tight that no blank row separates them merge into one
-    band, so each band is also measured in character heights (the median height of the ink's connected
-    components) and counts as several lines when it is much taller than one. Engines use this to read a
-    one-line region with recognition alone and anything else with detection first; taking one line for
-    two only costs time, taking two for one loses text, hence the bias.
+    Bands of rows with ink (``_text_bands``) each count as one line, or as several when a band is much taller
+    than one character (the median height of the ink's connected components): lines set so tight that no blank
+    row separates them merge into one band. Engines use this to read a one-line region with recognition alone
+    and anything else with detection first; taking one line for two only costs time, taking two for one loses
+    text, hence the bias.
+    """
+    ink, bands = _text_bands(image)
+    if not bands:
+        return 0
+    char_height = _median_character_height(ink)
+    if char_height is None:
+        return len(bands)
+    return sum(max(1, round((end - start) / (1.25 * char_height))) for start, end in bands)
+
+
+# A crop whose text spans less than this share of its height was drawn loosely around it.
+LOOSE_CROP = 0.35
+# Paper kept above and below the text of a loose crop, as a share of the text's height.
+LOOSE_CROP_MARGIN = 0.35
+# Ink narrower than this many times its height is one glyph (a colon, a digit), not a line of text.
+LINE_SHAPE = 1.0
+
+
+def loose_text_rows(image: np.ndarray) -> tuple[int, int] | None:
+    """The rows to read a crop drawn loosely around its text at (top, bottom), or None when its text fills it.
+
+    The text's rows run from the top of its first band to the bottom of its last (specks and rules apart, see
+    ``_text_bands``); a crop counts as loose when they span less than ``LOOSE_CROP`` of its height, and it is
+    then read from ``LOOSE_CROP_MARGIN`` of their height above them to as much below: about the paper a box
+    drawn tight to the text keeps, with the margin the server crops around a region. Ink shaped like one glyph
+    (``LINE_SHAPE``) is left as drawn.
+    """
+    ink, bands = _text_bands(image)
+    if not bands:
+        return None
+    top, bottom = bands[0][0], bands[-1][1]
+    height = image.shape[0]
+    if bottom - top >= LOOSE_CROP * height:
+        return None
+    # a lone glyph (a colon, a digit) is read as drawn: cut to its rows, it was read as another
+    columns = np.flatnonzero((ink[top:bottom] > 0).any(axis=0))
+    if columns[-1] - columns[0] + 1 < LINE_SHAPE * (bottom - top):
+        return None
+    margin = LOOSE_CROP_MARGIN * (bottom - top)
+    return max(0, math.floor(top - margin)), min(height, math.ceil(bottom + margin))
+
+
+def _text_bands(image: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The crop's ink (Otsu, either polarity) and its bands of inked rows (start, end), top to bottom.
+
+    A row is inked when it holds at least 0.15 of a typical inked row's ink, so one full-width rule cannot
+    drown the text rows; bands under 0.35 of the tallest (underlines, specks) are left out.
     """
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
     _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
@@ -243,27 +289,22 @@ def count_text_lines(image: np.ndarray) -> int:
     profile = (ink > 0).sum(axis=1)
     inked = profile[profile > 0]
     if inked.size == 0:
-        return 0
-    # relative to a typical inked row, so one full-width rule cannot drown the text rows
+        return ink, []
     rows = profile >= max(1.0, float(np.median(inked)) * 0.15)
-    bands: list[int] = []
+    bands: list[tuple[int, int]] = []
     start = None
     for index, has_ink in enumerate(rows):
         if has_ink and start is None:
             start = index
         elif not has_ink and start is not None:
-            bands.append(index - start)
+            bands.append((start, index))
             start = None
     if start is not None:
-        bands.append(len(rows) - start)
+        bands.append((start, len(rows)))
     if not bands:
-        return 0
-    tallest = max(bands)
-    text_bands = [height for height in bands if height >= 0.35 * tallest]
-    char_height = _median_character_height(ink)
-    if char_height is None:
-        return len(text_bands)
-    return sum(max(1, round(height / (1.25 * char_height))) for height in text_bands)
+        return ink, []
+    tallest = max(end - begin for begin, end in bands)
+    return ink, [(begin, end) for begin, end in bands if end - begin >= 0.35 * tallest]
 
 
 def _median_character_height(ink: np.ndarray) -> float | None:

@@ -43,6 +43,7 @@ from ocrserver.languages import normalize_language
 from ocrserver.layout import (
     count_text_lines,
     group_into_blocks,
+    loose_text_rows,
     sort_reading_order,
     split_into_words,
     without_cut_pieces,
@@ -313,6 +314,21 @@ class PPOCREngine(Engine):
         return _lines_from(output) if output is not None else []
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
+        """The region's lines; a region drawn loosely is read around its text's rows (``loose_text_rows``).
+
+        The recogniser scales what it reads to 48 px high, so a line drawn around with its own height of paper
+        above and below came out a third as tall and was misread: dev-set regions given that much paper on every
+        side read at box CER 0.221 (ppocr) and 0.480 (ppocr-tiny), around their text 0.045 and 0.063 (as drawn
+        tight: 0.039, 0.059). Tesseract reads such crops as well as tight ones, so it is left as it is.
+        """
+        rows = loose_text_rows(np.asarray(crop))
+        if rows is None:
+            return self._read_crop(crop, languages)
+        top, bottom = rows
+        lines = self._read_crop(crop.crop((0, top, crop.width, bottom)), languages)
+        return with_polygons_mapped([Block(lines=lines)], partial(shifted, dx=0, dy=top))[0].lines if lines else []
+
+    def _read_crop(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """One text line: recognition alone. Several: detection first, each line recognised. On the dev set's
         FUNSD boxes (often 2-3 lines) this is as accurate as always detecting (CER 0.093 vs 0.092) at half
         the latency (p50 26 vs 57 ms); single SROIE lines read at CER 0.022."""
