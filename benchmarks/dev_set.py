@@ -85,9 +85,9 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--task", args.task, "--concurrency", str(concurrency), "--warmup", "2",
         "--out", str(out), "--quiet",
     ]
-    if args.turn or args.frame or args.skew:
+    if args.turn or args.frame or args.skew or args.loose:
         command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
-                    "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"data={DATA}"]
+                    "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"loose={args.loose}", "--adapter-arg", f"data={DATA}"]
     if args.limit:
         command += ["--limit", str(args.limit)]
     if args.max_boxes:
@@ -154,6 +154,9 @@ def main() -> None:
                              "regions cut upright from the askew page, as an annotator draws them")
     parser.add_argument("--frame", type=int, default=0,
                         help="page task: send each page at its own resolution inside a photo this many pixels square")
+    parser.add_argument("--loose", type=float, default=0,
+                        help="box task: send each region with this many times its height of its own paper on every "
+                             "side, as a box drawn loosely around a line")
     parser.add_argument("--interactive-boxes", type=int, default=300,
                         help="box task: then run interactive.py on this many regions per engine (0: skip)")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
@@ -169,7 +172,7 @@ def main() -> None:
             for engine in args.engines.split(","):
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
                 sent = (f"_turn{args.turn}" if args.turn else "") + (f"_skew{args.skew:g}" if args.skew else "") + (
-                    f"_frame{args.frame}" if args.frame else "")
+                    f"_frame{args.frame}" if args.frame else "") + (f"_loose{args.loose:g}" if args.loose else "")
                 summaries = [
                     score(server.url, engine, args, c, args.out_dir / f"dev_{engine}_{precision or 'default'}_c{c}{sent}.json")
                     for c in concurrencies
@@ -178,13 +181,14 @@ def main() -> None:
     print(f"\ndev set {DATA.name}: limit={args.limit or 'all'} max_boxes={args.max_boxes or 'all'} "
           f"concurrency={args.concurrency} workers={args.workers} precision={args.precision or 'server default'}"
           f"{f' turned {args.turn} degrees' if args.turn else ''}{f' {args.skew:g} degrees askew' if args.skew else ''}"
-          f"{f' in a {args.frame} px photo' if args.frame else ''}\n")
+          f"{f' in a {args.frame} px photo' if args.frame else ''}"
+          f"{f' drawn with {args.loose:g}x their height of paper around' if args.loose else ''}\n")
     columns = header(concurrencies)
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     for cells in rows:
         print("| " + " | ".join(cells) + " |")
-    if args.interactive_boxes and "box" in args.task.split(",") and not args.skew:
+    if args.interactive_boxes and "box" in args.task.split(",") and not args.skew and not args.loose:
         # the Label Studio hot path, the raw engine call and pytesseract per call, on the same regions (level
         # ones: interactive.py draws the boxes on the pages as scanned, so it does not follow --skew)
         for engine in args.engines.split(","):

@@ -14,6 +14,9 @@ box task with skew=DEGREES: each region is cut from its page sent askew as an an
              upright around the labelled region's turned outline (padded by a tenth of the region's height, as the
              scorer pads its crops), so it takes in the corners of the neighbouring lines; made before the first
              request too
+box task with loose=M: each region cut as the scorer cuts it (a tenth of its height around it), then given M times
+             its height of its own paper (the median colour of the cut's edges) on every side, read whole: a box
+             drawn loosely around a line on empty paper; made before the first request too
 """
 
 from __future__ import annotations
@@ -46,26 +49,28 @@ class _Sent(NamedTuple):  # not a dataclass: ocr_score.py loads this file withou
 class OcrServer:
     def __init__(
         self, url: str = "http://127.0.0.1:9090", engine: str = "ppocr", timeout: str = "120", turn: str = "0",
-        frame: str = "0", skew: str = "0", data: str = "",
+        frame: str = "0", skew: str = "0", loose: str = "0", data: str = "",
     ) -> None:
         self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
-                     + (f" in a {frame} px photo" if int(frame) else ""))
+                     + (f" in a {frame} px photo" if int(frame) else "") + (f" drawn with {loose}x paper" if float(loose) else ""))
         self.engine = engine
         self.turn = int(turn)
         self.skew = float(skew)
         size = int(frame)
         self.frame = np.random.default_rng(0).normal(100, 12, (size, size, 3)).clip(0, 255).astype(np.uint8) if size else None
         self._sent: dict[str, _Sent] = {}
-        self._askew_boxes: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent
-        if self.turn or self.skew or self.frame is not None:
+        self._boxes_sent: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent instead
+        if self.turn or self.skew or self.frame is not None or float(loose):
             if not data:
-                raise ValueError("turn=, skew= and frame= need data=DIR, the dev set whose pages are sent changed")
+                raise ValueError("turn=, skew=, frame= and loose= need data=DIR, the dev set whose pages are sent changed")
             for path in sorted((Path(data) / "images").iterdir()):
                 original = path.read_bytes()
                 self._sent[hashlib.sha1(original).hexdigest()] = self._changed(original)
-            if self.skew:
-                for labels in sorted((Path(data) / "labels").glob("*.json")):
-                    self._askew_boxes.update(self._boxes_drawn_askew(json.loads(labels.read_text()), Path(data)))
+            for labels in sorted((Path(data) / "labels").glob("*.json")):
+                if self.skew:
+                    self._boxes_sent.update(self._boxes_drawn_askew(json.loads(labels.read_text()), Path(data)))
+                elif float(loose):
+                    self._boxes_sent.update(_boxes_drawn_loosely(json.loads(labels.read_text()), Path(data), float(loose)))
         self._client = httpx.Client(base_url=url.rstrip("/"), timeout=float(timeout))
 
     def _changed(self, image: bytes) -> _Sent:
@@ -119,8 +124,8 @@ class OcrServer:
         return response.json()
 
     def recognize(self, image: bytes, box=None, lang: str | None = None, meta=None) -> str:
-        if self._askew_boxes:
-            image, box = self._askew_boxes[(meta["id"], meta["region"])], None
+        if self._boxes_sent:
+            image, box = self._boxes_sent[(meta["id"], meta["region"])], None
         if box is None:
             width, height = Image.open(io.BytesIO(image)).size  # header only
             box = [0, 0, width, height]
@@ -135,3 +140,22 @@ class OcrServer:
             polygon = sent.to_page(line["polygon"]) if sent is not None else line["polygon"]
             predictions.append(([list(point) for point in polygon], line["text"], line["confidence"]))
         return predictions
+
+
+def _boxes_drawn_loosely(labels: dict, data: Path, paper: float) -> dict[tuple[str, int], bytes]:
+    """Each labelled region of one page cut as the scorer cuts it, with ``paper`` times its height of its own paper
+    (the median colour of the cut's edges) on every side (box task with loose=)."""
+    page = np.asarray(Image.open(data / "images" / labels["image"]).convert("RGB"))
+    crops = {}
+    for index, region in enumerate(labels["regions"]):
+        x0, y0, x1, y1 = region["bbox"]
+        pad = 0.1 * (y1 - y0)
+        cut = page[int(max(0, y0 - pad)): int(min(page.shape[0], y1 + pad + 1)), int(max(0, x0 - pad)): int(min(page.shape[1], x1 + pad + 1))]
+        edges = np.concatenate([cut[0], cut[-1], cut[:, 0], cut[:, -1]])
+        margin = round(paper * (y1 - y0))
+        sent = np.full((cut.shape[0] + 2 * margin, cut.shape[1] + 2 * margin, 3), np.median(edges, axis=0), dtype=np.uint8)
+        sent[margin: margin + cut.shape[0], margin: margin + cut.shape[1]] = cut
+        encoded = io.BytesIO()
+        Image.fromarray(sent).save(encoded, format="PNG")
+        crops[(labels["id"], index)] = encoded.getvalue()
+    return crops
