@@ -17,7 +17,7 @@ from ocrserver.errors import ImageTooLarge, InvalidImage, InvalidRegion
 from ocrserver.geometry import parse_region, rectify, rotated_rect_polygon
 from ocrserver.imaging import decode_pages
 from ocrserver.labelstudio.backend import polygon_value, rectangle_value
-from ocrserver.layout import count_text_lines, split_into_words
+from ocrserver.layout import count_text_lines, loose_text_rows, split_into_words
 from ocrserver.settings import load_settings
 
 finite = st.floats(min_value=-1e5, max_value=1e5, allow_nan=False, allow_infinity=False)
@@ -72,8 +72,10 @@ def test_decoding_random_bytes_never_fails_unexpectedly(data: bytes) -> None:
 
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(arrays(np.uint8, st.tuples(st.integers(1, 60), st.integers(1, 120), st.just(3))))
-def test_counting_text_lines_works_on_any_pixels(image: np.ndarray) -> None:
+def test_counting_text_lines_and_finding_a_loose_crops_text_work_on_any_pixels(image: np.ndarray) -> None:
     assert 0 <= count_text_lines(image) <= image.shape[0]
+    rows = loose_text_rows(image)
+    assert rows is None or 0 <= rows[0] < rows[1] <= image.shape[0]  # a part of the crop that is not empty
 
 
 @given(st.text(max_size=40), st.floats(0, 1))
