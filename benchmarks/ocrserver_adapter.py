@@ -63,7 +63,7 @@ class OcrServer:
         if self.turn or self.skew or self.frame is not None or float(loose):
             if not data:
                 raise ValueError("turn=, skew=, frame= and loose= need data=DIR, the dev set whose pages are sent changed")
-            for path in sorted((Path(data) / "images").iterdir()):
+            for path in sorted((Path(data) / "images").iterdir()) if self.turn or self.skew or self.frame is not None else ():
                 original = path.read_bytes()
                 self._sent[hashlib.sha1(original).hexdigest()] = self._changed(original)
             for labels in sorted((Path(data) / "labels").glob("*.json")):
