@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
@@ -89,3 +90,20 @@ def test_the_pool_serves_again_after_its_app_was_shut_down_and_restarted() -> No
             assert client.post("/v1/ocr", json={"image_base64": small}).json()["text"] == "120x40"
     outside = TestClient(app)  # no lifespan at all: instances are made on demand
     assert outside.post("/v1/ocr", json={"image_base64": small}).json()["text"] == "120x40"
+
+
+@pytest.mark.parametrize("degrees", [90, 270])
+def test_an_upright_box_drawn_around_a_line_printed_sideways_reads_it(client: TestClient, degrees: int) -> None:
+    """A spine, a column heading, a number printed up a form's margin: the box an annotator draws around it is
+    upright and tall. Read as drawn it came back as fragments ("Inul uR"), from Tesseract one letter a line."""
+    line = Image.new("RGB", (820, 90), "white")
+    ImageDraw.Draw(line).text((30, 21), "Invoice total 1,284.50 EUR", fill="black", font=font(40))
+    image = line.rotate(degrees, expand=True, fillcolor="white")
+    data = base64.b64encode(encode(image)).decode()
+    for engine in ("ppocr", "tesseract"):
+        body = client.post("/v1/ocr", json={"image_base64": data, "engine": engine,
+                                            "regions": [[0, 0, image.width, image.height]]}).json()
+        block = body["pages"][0]["blocks"][0]
+        assert block["text"] == "Invoice total 1,284.50 EUR", engine
+        x0, y0, x1, y1 = block["lines"][0]["bbox"]
+        assert y1 - y0 > 3 * (x1 - x0), engine  # the line's box stands on end, as the line does in the image

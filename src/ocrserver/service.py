@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import cv2
 import numpy as np
@@ -13,12 +14,23 @@ from PIL import Image
 
 from ocrserver.engines.base import Engine
 from ocrserver.errors import EngineFailed, InvalidRequest, OcrServerError
-from ocrserver.geometry import RectifiedCrop, parse_region, rectify
+from ocrserver.geometry import RectifiedCrop, parse_region, rectify, turned_back
 from ocrserver.imaging import decode_pages
 from ocrserver.languages import parse_languages
+from ocrserver.layout import count_text_lines
 from ocrserver.memory import HeapTrimmer
 from ocrserver.pool import EnginePool
-from ocrserver.result import Block, Level, Line, OcrResult, Page, Polygon, Word
+from ocrserver.result import (
+    Block,
+    Level,
+    Line,
+    OcrResult,
+    Page,
+    Polygon,
+    Word,
+    length_weighted_confidence,
+    with_polygons_mapped,
+)
 from ocrserver.settings import Settings
 from ocrserver.sources import ImageFetcher, decode_base64, has_url_scheme, is_url, safe_url
 
@@ -176,13 +188,44 @@ class OcrService:
         return Page(width=width, height=height, blocks=blocks, index=index)
 
 
+# A region at least this many times as tall as wide, read unsurely, may hold a line set sideways.
+SIDEWAYS_REGION = 1.5
+# A region's reading at least this sure (its lines' confidence, weighted by their length) is kept as it is.
+SURE_REGION = 0.9
+
+
 def read_region(engine: Engine, page: np.ndarray, region: Polygon, languages: list[str]) -> Block:
     """One region of an RGB page array, rectified and read as one unit; a block in page coordinates."""
     crop = rectify(page, region)
     if is_blank(crop.image):
         return Block(lines=[], polygon=list(region))
-    lines = engine.read_region(Image.fromarray(crop.image), languages)
+    image = Image.fromarray(crop.image)
+    lines = engine.read_region(image, languages)
+    if _may_hold_a_sideways_line(crop.image, lines):
+        lines = _surest_quarter_turn(engine, image, languages, lines)
     return Block(lines=[_to_page(line, crop) for line in lines], polygon=list(region))
+
+
+def _may_hold_a_sideways_line(crop: np.ndarray, lines: list[Line]) -> bool:
+    """A tall region of several glyphs stacked one above another (bands of ink), read unsurely: a box drawn
+    upright around a line printed sideways (a spine, a column heading, a margin note), not one tall glyph."""
+    height, width = crop.shape[:2]
+    return (height >= SIDEWAYS_REGION * width and length_weighted_confidence(lines) < SURE_REGION
+            and count_text_lines(crop) >= 3)
+
+
+def _surest_quarter_turn(engine: Engine, image: Image.Image, languages: list[str], lines: list[Line]) -> list[Line]:
+    """The surest of ``lines`` (the region read as drawn) and the region read turned a quarter either way, the
+    turned readings' polygons put back on the region as drawn. Lines printed sideways read as drawn came back
+    as fragments ("Inul uR" for "Invoice total 1,284.50 EUR"), from Tesseract as one letter a line."""
+    best, best_sureness = lines, length_weighted_confidence(lines)
+    for degrees in (90, 270):
+        turned = engine.read_region(image.rotate(degrees, expand=True), languages)
+        sureness = length_weighted_confidence(turned)
+        if sureness > best_sureness:
+            back = partial(turned_back, degrees=degrees, width=image.width, height=image.height)
+            best, best_sureness = with_polygons_mapped([Block(lines=turned)], back)[0].lines, sureness
+    return best
 
 
 def is_blank(image: np.ndarray, min_contrast: int = 12) -> bool:
