@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -22,29 +24,63 @@ def decode_pages(
 ) -> list[Image.Image]:
     """Decode an image file (any format Pillow reads) or a PDF into RGB pages.
 
-    ``pages`` selects PDF pages (0-based); images have one page (the first frame of an animation).
+    ``pages`` selects pages (0-based) of a PDF or of a multi-page TIFF (a fax, a scanner's batch); other images
+    have one page (the first frame of an animation). At most ``max_pdf_pages`` pages are read.
     """
     if not data:
         raise InvalidImage("The image is empty (0 bytes). Send the file's bytes.")
     if is_pdf(data):
         return _render_pdf(data, max_pixels, max_pages=max_pdf_pages, dpi=pdf_dpi, pages=pages)
-    return [decode_image(data, max_pixels)]
+    return _decode_frames(data, max_pixels, max_pages=max_pdf_pages, pages=pages)
 
 
-def decode_image(data: bytes, max_pixels: int) -> Image.Image:
+def _decode_frames(data: bytes, max_pixels: int, *, max_pages: int, pages: list[int] | None) -> list[Image.Image]:
+    """The pages of an image file: each page of a multi-page TIFF (those in ``pages`` when given), else its
+    first frame."""
+    with _decoding_errors(max_pixels):
+        image = Image.open(io.BytesIO(data))
+    count = getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
+    if count == 1:
+        return [_decoded_frame(image, max_pixels)]
+    wanted = list(range(count)) if pages is None else pages
+    bad = [p for p in wanted if not 0 <= p < count]
+    if bad:
+        raise InvalidImage(f"The TIFF has {count} pages (0-based indexes 0..{count - 1}); asked for {bad}.")
+    if len(wanted) > max_pages:
+        raise ImageTooLarge(
+            f"The TIFF has {len(wanted)} pages to read; the limit is {max_pages} (OCR_MAX_PDF_PAGES). "
+            "Select pages with 'pages'."
+        )
+    decoded = []
+    for index in wanted:
+        with _decoding_errors(max_pixels):
+            image.seek(index)
+        decoded.append(_decoded_frame(image, max_pixels))
+    return decoded
+
+
+def _decoded_frame(image: Image.Image, max_pixels: int) -> Image.Image:
+    """The opened image's current frame in RGB, its pixel count checked from the header before it is decoded."""
+    width, height = image.size  # read from the header: nothing is decoded yet
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"The image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,} "
+            "(OCR_MAX_IMAGE_PIXELS). Downscale it or raise the limit."
+        )
+    if width < 1 or height < 1:
+        raise InvalidImage("The image has no pixels.")
+    with _decoding_errors(max_pixels):
+        image.load()
+        return to_rgb(image.copy() if getattr(image, "n_frames", 1) > 1 else image)  # the frame alone
+
+
+@contextmanager
+def _decoding_errors(max_pixels: int) -> Iterator[None]:
+    """Pillow's errors while opening or decoding untrusted bytes, as the 4xx errors that say what to fix."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            width, height = image.size  # read from the header: nothing is decoded yet
-            if width * height > max_pixels:
-                raise ImageTooLarge(
-                    f"The image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,} "
-                    "(OCR_MAX_IMAGE_PIXELS). Downscale it or raise the limit."
-                )
-            image.load()
-    except ImageTooLarge:
-        raise
+            yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLarge(
             f"The image has too many pixels to decode safely ({exc}); the limit is {max_pixels:,} "
@@ -56,9 +92,6 @@ def decode_image(data: bytes, max_pixels: int) -> Image.Image:
         ) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise InvalidImage(f"The image could not be decoded (truncated or corrupt?): {exc}") from exc
-    if width < 1 or height < 1:
-        raise InvalidImage("The image has no pixels.")
-    return to_rgb(image)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
