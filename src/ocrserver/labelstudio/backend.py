@@ -138,7 +138,7 @@ class LabelStudioBackend:
         key = (task.get("id"), url)
         page = self.pages.get(key)
         if page is None:
-            decoded = self.service.decode(self.files.fetch(url, task.get("id")), pages=[0] if url.lower().endswith(".pdf") else None)[0]
+            decoded = self.service.decode(self.files.fetch(url, task.get("id")), pages=[0])[0]  # a PDF's or a TIFF's first page
             page = np.asarray(decoded)
             page.flags.writeable = False
             self.pages.put(key, page)
