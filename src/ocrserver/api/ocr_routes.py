@@ -42,7 +42,7 @@ _MULTIPART_SCHEMA = {
         "lang": {"type": "string", "description": "e.g. en, zh, de+en"},
         "level": {"type": "string", "enum": ["page", "block", "line", "word"]},
         "regions": {"type": "string", "description": "JSON list of [x0,y0,x1,y1] or [[x,y],...]"},
-        "pages": {"type": "string", "description": "JSON list of 0-based PDF pages"},
+        "pages": {"type": "string", "description": "JSON list of 0-based pages of a PDF or a multi-page TIFF"},
         "format": {"type": "string", "enum": ["json", "text"]},
     },
     "required": ["file"],

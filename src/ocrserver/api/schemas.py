@@ -27,7 +27,7 @@ class OcrOptionsIn(BaseModel):
         description="read only these regions, each as one unit, in this order: [x0, y0, x1, y1] rectangles "
         "or [[x, y], ...] polygons (4 points: clockwise from the text's top-left, rotation kept)",
     )
-    pages: list[Annotated[int, Field(ge=0)]] | None = Field(None, description="PDF pages to read (0-based)")
+    pages: list[Annotated[int, Field(ge=0)]] | None = Field(None, description="pages of a PDF or a multi-page TIFF to read (0-based; all by default)")
 
 
 class OcrJsonRequest(OcrOptionsIn):
