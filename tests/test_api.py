@@ -289,34 +289,22 @@ def test_every_common_image_form_is_read(client: TestClient) -> None:
         assert response.json()["text"] == "Grand total 19.99", name
 
 
-def test_pdf_pages_are_rendered_and_selectable(client: TestClient) -> None:
+@pytest.mark.parametrize("kind", ["PDF", "TIFF"])
+def test_the_pages_of_a_pdf_or_a_multi_page_tiff_are_read_and_selectable(client: TestClient, kind: str) -> None:
+    """A PDF is rendered page by page; a fax or a scanner's batch comes as one TIFF of several pages (its second
+    page here in 1-bit, as faxes are). Only a TIFF's first page used to be read."""
     first = render_lines(["First page here"]).image
     second = render_lines(["Second page there"]).image
+    options = {"resolution": 150} if kind == "PDF" else {"compression": "tiff_deflate"}
     buffer = io.BytesIO()
-    first.save(buffer, format="PDF", save_all=True, append_images=[second], resolution=150)
-    pdf = buffer.getvalue()
-    body = client.post("/v1/ocr", files={"file": ("d.pdf", pdf, "application/pdf")}).json()
+    first.save(buffer, format=kind, save_all=True, append_images=[second if kind == "PDF" else second.convert("1")], **options)
+    document = buffer.getvalue()
+    body = client.post("/v1/ocr", files={"file": (f"d.{kind.lower()}", document)}).json()
     assert [p["text"] for p in body["pages"]] == ["First page here", "Second page there"]
-    only = post_json(client, image_base64=b64(pdf), pages=[1]).json()
+    only = post_json(client, image_base64=b64(document), pages=[1]).json()
     assert [p["text"] for p in only["pages"]] == ["Second page there"]
-    bad = post_json(client, image_base64=b64(pdf), pages=[5])
+    bad = post_json(client, image_base64=b64(document), pages=[5])
     assert bad.status_code == 422 and "2 page" in bad.json()["detail"]
-
-
-
-def test_the_pages_of_a_multi_page_tiff_are_read_and_selectable(client: TestClient) -> None:
-    """A fax or a scanner's batch comes as one TIFF of several pages (here two, the second in 1-bit, as faxes are)."""
-    first = render_lines(["First page here"]).image
-    second = render_lines(["Second page there"]).image.convert("1")
-    buffer = io.BytesIO()
-    first.save(buffer, format="TIFF", save_all=True, append_images=[second], compression="tiff_deflate")
-    tiff = buffer.getvalue()
-    body = client.post("/v1/ocr", files={"file": ("fax.tif", tiff, "image/tiff")}).json()
-    assert [p["text"] for p in body["pages"]] == ["First page here", "Second page there"]
-    only = post_json(client, image_base64=b64(tiff), pages=[1]).json()
-    assert [p["text"] for p in only["pages"]] == ["Second page there"]
-    bad = post_json(client, image_base64=b64(tiff), pages=[5])
-    assert bad.status_code == 422 and "2 pages" in bad.json()["detail"]
 
 # ---- batch and hubserving -------------------------------------------------------------------------
 def test_batch_answers_each_image_in_order_with_per_image_errors(client: TestClient, two_lines, image_server, closed_port) -> None:

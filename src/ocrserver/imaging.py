@@ -42,22 +42,28 @@ def _decode_frames(data: bytes, max_pixels: int, *, max_pages: int, pages: list[
     count = getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
     if count == 1:
         return [_decoded_frame(image, max_pixels)]
-    wanted = list(range(count)) if pages is None else pages
-    bad = [p for p in wanted if not 0 <= p < count]
-    if bad:
-        raise InvalidImage(f"The TIFF has {count} pages (0-based indexes 0..{count - 1}); asked for {bad}.")
-    if len(wanted) > max_pages:
-        raise ImageTooLarge(
-            f"The TIFF has {len(wanted)} pages to read; the limit is {max_pages} (OCR_MAX_PDF_PAGES). "
-            "Select pages with 'pages'."
-        )
     decoded = []
-    for index in wanted:
+    for index in _pages_wanted("TIFF", count, pages, max_pages):
         with _decoding_errors(max_pixels):
             image.seek(index)
         decoded.append(_decoded_frame(image, max_pixels))
     return decoded
 
+
+
+def _pages_wanted(kind: str, count: int, pages: list[int] | None, max_pages: int) -> list[int]:
+    """The 0-based pages of a ``count``-page document (a PDF, a TIFF) to read: ``pages``, or all of them; a 4xx
+    error naming the pages that do not exist, or saying how to stay within ``max_pages``."""
+    wanted = list(range(count)) if pages is None else pages
+    bad = [p for p in wanted if not 0 <= p < count]
+    if bad:
+        raise InvalidImage(f"The {kind} has {count} page(s) (0-based indexes 0..{count - 1}); asked for {bad}.")
+    if len(wanted) > max_pages:
+        raise ImageTooLarge(
+            f"The {kind} has {len(wanted)} pages to read; the limit is {max_pages} (OCR_MAX_PDF_PAGES). "
+            "Select pages with 'pages'."
+        )
+    return wanted
 
 def _decoded_frame(image: Image.Image, max_pixels: int) -> Image.Image:
     """The opened image's current frame in RGB, its pixel count checked from the header before it is decoded."""
@@ -127,18 +133,8 @@ def _render_pdf(data: bytes, max_pixels: int, *, max_pages: int, dpi: int, pages
     except pdfium.PdfiumError as exc:
         raise InvalidImage(f"The PDF could not be opened: {exc}") from exc
     try:
-        count = len(document)
-        wanted = list(range(count)) if pages is None else pages
-        bad = [p for p in wanted if not 0 <= p < count]
-        if bad:
-            raise InvalidImage(f"The PDF has {count} page(s) (0-based indexes 0..{count - 1}); asked for {bad}.")
-        if len(wanted) > max_pages:
-            raise ImageTooLarge(
-                f"The PDF has {len(wanted)} pages to read; the limit is {max_pages} (OCR_MAX_PDF_PAGES). "
-                "Select pages with 'pages'."
-            )
         rendered: list[Image.Image] = []
-        for index in wanted:
+        for index in _pages_wanted("PDF", len(document), pages, max_pages):
             page = document[index]
             width_pt, height_pt = page.get_size()
             scale = dpi / 72
