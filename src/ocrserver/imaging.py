@@ -50,7 +50,6 @@ def _decode_frames(data: bytes, max_pixels: int, *, max_pages: int, pages: list[
     return decoded
 
 
-
 def _pages_wanted(kind: str, count: int, pages: list[int] | None, max_pages: int) -> list[int]:
     """The 0-based pages of a ``count``-page document (a PDF, a TIFF) to read: ``pages``, or all of them; a 4xx
     error naming the pages that do not exist, or saying how to stay within ``max_pages``."""
@@ -64,6 +63,7 @@ def _pages_wanted(kind: str, count: int, pages: list[int] | None, max_pages: int
             "Select pages with 'pages'."
         )
     return wanted
+
 
 def _decoded_frame(image: Image.Image, max_pixels: int) -> Image.Image:
     """The opened image's current frame in RGB, its pixel count checked from the header before it is decoded."""

@@ -98,13 +98,15 @@ class Block:
 
 def with_polygons_mapped(blocks: list[Block], mapping: Callable[[Polygon], Polygon]) -> list[Block]:
     """The blocks with each line's and word's polygon put through ``mapping`` (blocks' outlines made anew)."""
+    return [Block(lines=lines_with_polygons_mapped(block.lines, mapping)) for block in blocks]
+
+
+def lines_with_polygons_mapped(lines: list[Line], mapping: Callable[[Polygon], Polygon]) -> list[Line]:
+    """The lines with their own and their words' polygons put through ``mapping``."""
     return [
-        Block(lines=[
-            Line(text=line.text, confidence=line.confidence, polygon=mapping(line.polygon),
-                 words=[Word(text=word.text, confidence=word.confidence, polygon=mapping(word.polygon)) for word in line.words])
-            for line in block.lines
-        ])
-        for block in blocks
+        Line(text=line.text, confidence=line.confidence, polygon=mapping(line.polygon),
+             words=[Word(text=word.text, confidence=word.confidence, polygon=mapping(word.polygon)) for word in line.words])
+        for line in lines
     ]
 
 

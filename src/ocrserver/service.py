@@ -29,7 +29,7 @@ from ocrserver.result import (
     Polygon,
     Word,
     length_weighted_confidence,
-    with_polygons_mapped,
+    lines_with_polygons_mapped,
 )
 from ocrserver.settings import Settings
 from ocrserver.sources import ImageFetcher, decode_base64, has_url_scheme, is_url, safe_url
@@ -224,7 +224,7 @@ def _surest_quarter_turn(engine: Engine, image: Image.Image, languages: list[str
         sureness = length_weighted_confidence(turned)
         if sureness > best_sureness:
             back = partial(turned_back, degrees=degrees, width=image.width, height=image.height)
-            best, best_sureness = with_polygons_mapped([Block(lines=turned)], back)[0].lines, sureness
+            best, best_sureness = lines_with_polygons_mapped(turned, back), sureness
     return best
 
 

@@ -55,6 +55,7 @@ from ocrserver.result import (
     Word,
     bbox_of,
     length_weighted_confidence,
+    lines_with_polygons_mapped,
     rect_polygon,
     with_polygons_mapped,
 )
@@ -326,7 +327,7 @@ class PPOCREngine(Engine):
             return self._read_crop(crop, languages)
         top, bottom = rows
         lines = self._read_crop(crop.crop((0, top, crop.width, bottom)), languages)
-        return with_polygons_mapped([Block(lines=lines)], partial(shifted, dx=0, dy=top))[0].lines if lines else []
+        return lines_with_polygons_mapped(lines, partial(shifted, dx=0, dy=top))
 
     def _read_crop(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """One text line: recognition alone. Several: detection first, each line recognised. On the dev set's

@@ -31,6 +31,7 @@ from ocrserver.result import (
     Word,
     bbox_of,
     length_weighted_confidence,
+    lines_with_polygons_mapped,
     rect_polygon,
     with_polygons_mapped,
 )
@@ -203,7 +204,7 @@ class TesseractEngine(Engine):
             turned = self._read_region(crop.rotate(180), languages)
             if length_weighted_confidence(turned) > confidence:
                 back = partial(turned_back, degrees=180, width=crop.width, height=crop.height)
-                return [line for block in with_polygons_mapped([Block(lines=turned)], back) for line in block.lines]
+                return lines_with_polygons_mapped(turned, back)
         return lines
 
     def _read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
