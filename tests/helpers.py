@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import random
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -102,3 +103,27 @@ def bag_of_words_f1(predicted: str, truth: str) -> float:
         return 0.0
     precision, recall = overlap / sum(pred.values()), overlap / sum(gold.values())
     return 2 * precision * recall / (precision + recall)
+
+
+PROSE = ("the of and to in for on that with by from at invoice total amount customer order shipping address payment "
+         "terms delivery date account number reference report quarter revenue growth margin product service support "
+         "contract annual review budget 2024 1,250.00 March Berlin London page section table figure").split()
+
+
+def render_prose(width: int, height: int, *, size: int = 16, seed: int = 0) -> Rendered:
+    """A page of small print filled with lines of words running across it (a letter, a web page captured whole),
+    in dark grey on white; returns each line's tight box."""
+    face, rng = font(size), random.Random(seed)
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    margin, step = 60, round(size * 1.6)
+    boxes, lines = [], []
+    for y in range(margin, height - margin - step, step):
+        words = [rng.choice(PROSE)]
+        while draw.textlength(" ".join([*words, "invoice"]), font=face) < width - 2 * margin:
+            words.append(rng.choice(PROSE))
+        text = " ".join(words)
+        draw.text((margin, y), text, fill=(30, 30, 30), font=face)
+        boxes.append(draw.textbbox((margin, y), text, font=face))
+        lines.append(text)
+    return Rendered(image=image, boxes=boxes, lines=lines)

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
-from tests.helpers import cer, encode, font, render_lines, render_rotated_line
+from tests.helpers import bag_of_words_f1, cer, encode, font, render_lines, render_prose, render_rotated_line
 
 LINES = ["Invoice 4711 paid in full", "Total amount 42.50 EUR"]
 
@@ -218,6 +218,17 @@ def test_a_straight_box_drawn_on_upside_down_text_reads_it_the_right_way_up(clie
     assert line["text"] == LINES[0]
     # its polygon starts at the text's top-left: the box's bottom-right corner on the image as sent
     assert line["polygon"][0] == pytest.approx([box[2], box[3]], abs=10)  # the crop is padded a little
+
+
+@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny"])
+def test_a_page_of_long_lines_of_small_print_reads_the_right_way_up_either_way_it_was_scanned(
+    client: TestClient, engine: str
+) -> None:
+    # the angle classifier sees a line squeezed to four times as long as high: lines 70 times as long read as noise
+    page = render_prose(1240, 1754, size=15, seed=1)  # an A4 letter at 150 dpi, 10 pt print
+    for image in (page.image, page.image.rotate(180)):
+        text = post_json(client, image_base64=b64(encode(image)), engine=engine).json()["text"]
+        assert bag_of_words_f1(text, "\n".join(page.lines)) > 0.95
 
 
 def test_rotated_page_text_keeps_its_direction_in_polygons(client: TestClient) -> None:
