@@ -231,6 +231,19 @@ def test_a_page_of_long_lines_of_small_print_reads_the_right_way_up_either_way_i
         assert bag_of_words_f1(text, "\n".join(page.lines)) > 0.95
 
 
+@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny"])
+def test_a_page_much_longer_than_wide_is_read_at_its_own_resolution_each_line_once(client: TestClient, engine: str) -> None:
+    # a long receipt or a web page captured whole: shrunk whole to 2000 px, its 16 px print came out 8 px high
+    page = render_prose(500, 4000, seed=3)
+    body = post_json(client, image_base64=b64(encode(page.image)), engine=engine, level="line").json()
+    assert bag_of_words_f1(body["text"], "\n".join(page.lines)) > 0.95
+    # it is searched in overlapping strips: every printed line is found once, where it is printed
+    lines = sorted((line for block in body["pages"][0]["blocks"] for line in block["lines"]), key=lambda line: line["bbox"][1])
+    assert len(lines) == len(page.lines)
+    for line, box in zip(lines, page.boxes, strict=True):
+        assert line["bbox"] == pytest.approx(box, abs=8)
+
+
 def test_rotated_page_text_keeps_its_direction_in_polygons(client: TestClient) -> None:
     image, _ = render_rotated_line("Slanted receipt line 77", 20)
     line = post_json(client, image_base64=b64(encode(image))).json()["pages"][0]["blocks"][0]["lines"][0]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from ocrserver.engines.closer_look import area_to_read_closer
+from ocrserver.engines.strips import scale_seen, strips_for
 from ocrserver.errors import InvalidRegion, UnsupportedLanguage
 from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect_polygon, turned_back
 from ocrserver.languages import normalize_language, parse_languages, tesseract_code
@@ -253,6 +256,24 @@ def test_one_look_is_kept_when_a_second_would_not_see_the_text_larger() -> None:
     spread = [_text_line(200, 200 + 120 * row, 24) for row in range(30)] + [_text_line(3500, 3700, 24)]
     assert area_to_read_closer(spread, 4000, 4000, working_side=2000) is None  # text fills the frame
     assert area_to_read_closer([], 4000, 4000, working_side=2000) is None
+
+
+def test_an_image_much_longer_than_wide_is_seen_in_overlapping_strips_at_its_own_resolution() -> None:
+    assert strips_for(1240, 1754, 2000) is None  # an A4 page: seen whole
+    assert strips_for(2480, 3508, 2000) is None  # the same at 300 dpi: shrunk whole, its print still large enough
+    assert strips_for(4032, 3024, 2000) is None  # a phone photo: shrunk whole (then read closer, if need be)
+    assert strips_for(1080, 2400, 2000) is None  # a phone's screenshot: not long enough to be worth it
+    web = strips_for(1280, 8000, 2000)  # a web page captured whole
+    assert web is not None and web.scale == 1.0 and not web.across
+    assert web.spans[0][0] == 0 and web.spans[-1][1] == 8000 and all(end - start == 2000 for start, end in web.spans)
+    assert all(end - next_start >= 300 for (_, end), (next_start, _) in pairwise(web.spans))
+    panorama = strips_for(9000, 3000, 2000)  # its short side beyond the working size: shrunk to it first
+    assert panorama is not None and panorama.across and panorama.scale == pytest.approx(2 / 3)
+    assert panorama.spans[-1][1] == 6000
+    assert scale_seen(9000, 3000, 2000) == pytest.approx(2 / 3) and scale_seen(4000, 4000, 2000) == 0.5
+    # a receipt in a photo, read closer: the part holding it is long and narrow, so it is read at full resolution
+    receipt = [_text_line(1700, 500 + 40 * row, 24, characters=30) for row in range(75)]
+    assert area_to_read_closer(receipt, 4000, 4000, working_side=2000) is not None
 
 
 def test_a_stray_speck_far_away_does_not_widen_the_second_look() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from ocrserver.api.app import create_app
+from ocrserver.engines.strips import LONG_SHAPE, MIN_GAIN, OVERLAP, strips_for
 from ocrserver.errors import ImageTooLarge, InvalidImage, InvalidRegion
 from ocrserver.geometry import parse_region, rectify, rotated_rect_polygon
 from ocrserver.imaging import decode_pages
@@ -76,6 +78,25 @@ def test_counting_text_lines_and_finding_a_loose_crops_text_work_on_any_pixels(i
     assert 0 <= count_text_lines(image) <= image.shape[0]
     rows = loose_text_rows(image)
     assert rows is None or 0 <= rows[0] < rows[1] <= image.shape[0]  # a part of the crop that is not empty
+
+
+@given(st.integers(1, 40000), st.integers(1, 40000), st.sampled_from([960, 2000]))
+def test_strips_cover_a_long_image_and_a_line_lies_whole_in_the_strip_that_owns_it(width: int, height: int, working_side: int) -> None:
+    strips = strips_for(width, height, working_side)
+    if strips is None:
+        assert max(width, height) < max(MIN_GAIN * working_side, LONG_SHAPE * min(width, height))
+        return
+    # the strips show the image at least MIN_GAIN times larger than it is seen whole
+    assert strips.scale * max(width, height) >= MIN_GAIN * working_side - 1
+    length = round(max(width, height) * strips.scale)
+    assert strips.owned[0][0] == 0 and strips.owned[-1][1] == length
+    assert all(owned[1] == after[0] for owned, after in pairwise(strips.owned))
+    # a line less high than the overlap whose centre lies in a strip's own part lies whole in that strip
+    reach = OVERLAP * working_side / 2 - 1
+    for (start, end), (owned_from, owned_to) in zip(strips.spans, strips.owned, strict=True):
+        assert end - start == working_side and 0 <= start and end <= length
+        assert start == 0 or owned_from - reach >= start
+        assert end == length or owned_to + reach <= end
 
 
 @given(st.text(max_size=40), st.floats(0, 1))

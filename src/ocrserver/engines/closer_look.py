@@ -19,6 +19,7 @@ import math
 import statistics
 from collections.abc import Sequence
 
+from ocrserver.engines.strips import scale_seen
 from ocrserver.result import Polygon, bbox_of
 
 # Text whose lines are at least this many pixels high as the engine sees them reads well: no second look.
@@ -35,11 +36,11 @@ def area_to_read_closer(text_boxes: Sequence[Polygon], width: int, height: int, 
     """The part of a ``width`` x ``height`` image to read again (x0, y0, x1, y1), or None to keep the first look.
 
     ``text_boxes`` are the quadrilaterals the first look detected text in, in image coordinates; ``working_side``
-    is the longest side the engine reads at (larger images are shrunk to it). The part holds every box shaped
+    is the longest side the engine reads at (larger images are shrunk to it, or seen in strips: strips.py). The part holds every box shaped
     like a line (``LINE_SHAPE``), with a margin of two line heights (at least 2 % of the image) for text the
     first look missed next to it.
     """
-    first_scale = min(1.0, working_side / max(width, height))
+    first_scale = scale_seen(width, height, working_side)
     if first_scale >= 1.0 / MIN_GAIN:
         return None
     lines = [(box, _sides(box)) for box in text_boxes if len(box) >= 4]
@@ -50,7 +51,7 @@ def area_to_read_closer(text_boxes: Sequence[Polygon], width: int, height: int, 
     if line_height * first_scale >= SMALL_TEXT:
         return None
     x0, y0, x1, y1 = area_around([box for box, _ in lines], line_height, width, height)
-    second_scale = min(1.0, working_side / max(x1 - x0, y1 - y0))
+    second_scale = scale_seen(x1 - x0, y1 - y0, working_side)
     return (x0, y0, x1, y1) if second_scale >= MIN_GAIN * first_scale else None
 
 

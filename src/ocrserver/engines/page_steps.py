@@ -4,7 +4,8 @@ rapidocr's ``RapidOCR.__call__`` detects, classifies and recognises in one go. S
 can decide from where the text lies and how large it is whether to read this image at all (closer_look.py): a
 big photo read closer used to pay for recognising its shrunk lines for nothing (dev pages in 4000 px photos,
 p50 5.4 -> 4.5 s); a page scanned sideways is turned upright before its lines are recognised.
-The steps are rapidocr's own methods, in the order ``__call__`` runs them.
+The steps are rapidocr's own methods, in the order ``__call__`` runs them. An image much longer than wide is
+searched for text in strips (strips.py) and its lines cut from it as the strips saw them.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import cv2
 import numpy as np
+from rapidocr.ch_ppocr_det.utils import TextDetOutput
 from rapidocr.main import RapidOCRError
 from rapidocr.utils.process_img import map_boxes_to_original
 
+from ocrserver.engines.strips import Strips, strips_for
 from ocrserver.result import Polygon
 
 
@@ -40,13 +44,46 @@ class Detection:
 
 
 def detect(pipeline: Any, image: np.ndarray) -> Detection:
-    """Where ``pipeline`` finds text on ``image`` (BGR), scaled as the pipeline scales pages."""
+    """Where ``pipeline`` finds text on ``image`` (BGR), scaled as the pipeline scales pages, or in strips when
+    the image is much longer than wide."""
+    height, width = image.shape[:2]
+    strips = strips_for(width, height, pipeline.max_side_len)
+    if strips is not None:
+        return _detect_in_strips(pipeline, image, strips)
     scaled, scaling = pipeline.preprocess_img(image)
     try:
         crops, found = pipeline.detect_and_crop(scaled, scaling)
     except RapidOCRError:  # "The text detection result is empty"
         return Detection(image, scaling, [], None)
     return Detection(image, scaling, crops, found)
+
+
+def _detect_in_strips(pipeline: Any, image: np.ndarray, strips: Strips) -> Detection:
+    """Where ``pipeline``'s detector finds text in each strip of ``image``, each line kept from the strip that
+    owns its centre, and the lines cut from the image shrunk as the strips saw it."""
+    height, width = image.shape[:2]
+    scaled = image
+    if strips.scale < 1.0:
+        size = (max(1, round(width * strips.scale)), max(1, round(height * strips.scale)))
+        scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    scaling = {"preprocess": {"ratio_h": height / scaled.shape[0], "ratio_w": width / scaled.shape[1]},
+               "padding_1": {"top": 0, "left": 0}}
+    detector, along = pipeline._load_det_model(), 0 if strips.across else 1
+    boxes, scores = [], []
+    for (start, end), (owned_from, owned_to) in zip(strips.spans, strips.owned, strict=True):
+        found = detector(np.ascontiguousarray(scaled[:, start:end] if strips.across else scaled[start:end]))
+        if found.boxes is None:
+            continue
+        for box, score in zip(found.boxes, found.scores, strict=True):
+            box = box.copy()
+            box[:, along] += start
+            if owned_from <= float(box[:, along].mean()) < owned_to:
+                boxes.append(box)
+                scores.append(score)
+    if not boxes:
+        return Detection(image, scaling, [], None)
+    found = TextDetOutput(img=scaled, boxes=np.array(boxes), scores=scores)
+    return Detection(image, scaling, pipeline.crop_text_regions(scaled, found.boxes), found)
 
 
 @dataclass
