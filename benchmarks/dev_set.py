@@ -12,6 +12,7 @@ on the same regions). Full JSON summaries go to --out-dir.
     python benchmarks/dev_set.py --task page --turn 180                 # pages scanned upside down
     python benchmarks/dev_set.py --task page --frame 4000               # pages photographed from a distance
     python benchmarks/dev_set.py --task page --skew 4                   # pages scanned 4 degrees askew
+    python benchmarks/dev_set.py --task page --stack 3                  # each page in an image three pages long
     python benchmarks/dev_set.py --task box --skew 4                    # boxes drawn upright on them
 """
 
@@ -85,9 +86,10 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--task", args.task, "--concurrency", str(concurrency), "--warmup", "2",
         "--out", str(out), "--quiet",
     ]
-    if args.turn or args.frame or args.skew or args.loose:
+    if args.turn or args.frame or args.skew or args.loose or args.stack:
         command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
-                    "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"loose={args.loose}", "--adapter-arg", f"data={DATA}"]
+                    "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"loose={args.loose}",
+                    "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={DATA}"]
     if args.limit:
         command += ["--limit", str(args.limit)]
     if args.max_boxes:
@@ -157,6 +159,9 @@ def main() -> None:
     parser.add_argument("--loose", type=float, default=0,
                         help="box task: send each region with this many times its height of its own paper on every "
                              "side, as a box drawn loosely around a line")
+    parser.add_argument("--stack", type=int, default=0,
+                        help="page task: send each page between its neighbours of the same source, one image this "
+                             "many pages long (a long receipt, a web page captured whole); only its own lines scored")
     parser.add_argument("--interactive-boxes", type=int, default=300,
                         help="box task: then run interactive.py on this many regions per engine (0: skip)")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
@@ -172,7 +177,8 @@ def main() -> None:
             for engine in args.engines.split(","):
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
                 sent = (f"_turn{args.turn}" if args.turn else "") + (f"_skew{args.skew:g}" if args.skew else "") + (
-                    f"_frame{args.frame}" if args.frame else "") + (f"_loose{args.loose:g}" if args.loose else "")
+                    f"_frame{args.frame}" if args.frame else "") + (f"_loose{args.loose:g}" if args.loose else "") + (
+                    f"_stack{args.stack}" if args.stack else "")
                 summaries = [
                     score(server.url, engine, args, c, args.out_dir / f"dev_{engine}_{precision or 'default'}_c{c}{sent}.json")
                     for c in concurrencies
@@ -182,7 +188,8 @@ def main() -> None:
           f"concurrency={args.concurrency} workers={args.workers} precision={args.precision or 'server default'}"
           f"{f' turned {args.turn} degrees' if args.turn else ''}{f' {args.skew:g} degrees askew' if args.skew else ''}"
           f"{f' in a {args.frame} px photo' if args.frame else ''}"
-          f"{f' drawn with {args.loose:g}x their height of paper around' if args.loose else ''}\n")
+          f"{f' drawn with {args.loose:g}x their height of paper around' if args.loose else ''}"
+          f"{f' in images {args.stack} pages long' if args.stack else ''}\n")
     columns = header(concurrencies)
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))

@@ -8,8 +8,11 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              (corners filled white), and the lines' polygons are turned back;
              with frame=4000: the page is sent at its own resolution inside a 4000 x 4000 px photo of a grey,
              grainy table, a JPEG, and the lines' polygons are moved back onto the page;
-             turned, askew and framed pages are made from data=DIR's images before the first request, so the
-             latency measured is the server's, not the time this client takes to encode them)
+             with stack=3: the page is sent between the pages before and after it of the same source (scaled to its
+             width), one image three pages long, as a long receipt or a web page captured whole; the lines on the
+             page are moved back onto it, the neighbours' lines left out;
+             turned, askew, framed and stacked pages are made from data=DIR's images before the first request, so
+             the latency measured is the server's, not the time this client takes to encode them)
 box task with skew=DEGREES: each region is cut from its page sent askew as an annotator draws a box on it,
              upright around the labelled region's turned outline (padded by a tenth of the region's height, as the
              scorer pads its crops), so it takes in the corners of the neighbouring lines; made before the first
@@ -44,28 +47,33 @@ class _Sent(NamedTuple):  # not a dataclass: ocr_score.py loads this file withou
 
     image: bytes
     to_page: Callable[[Polygon], Polygon]
+    on_page: Callable[[Polygon], bool]  # whether a polygon (moved back) lies on the page, not on a neighbour
 
 
 class OcrServer:
     def __init__(
         self, url: str = "http://127.0.0.1:9090", engine: str = "ppocr", timeout: str = "120", turn: str = "0",
-        frame: str = "0", skew: str = "0", loose: str = "0", data: str = "",
+        frame: str = "0", skew: str = "0", loose: str = "0", stack: str = "0", data: str = "",
     ) -> None:
         self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
-                     + (f" in a {frame} px photo" if int(frame) else "") + (f" drawn with {loose}x paper" if float(loose) else ""))
+                     + (f" in a {frame} px photo" if int(frame) else "") + (f" drawn with {loose}x paper" if float(loose) else "")
+                     + (f" stacked {stack} pages long" if int(stack) > 1 else ""))
         self.engine = engine
         self.turn = int(turn)
         self.skew = float(skew)
         size = int(frame)
         self.frame = np.random.default_rng(0).normal(100, 12, (size, size, 3)).clip(0, 255).astype(np.uint8) if size else None
+        self.stack = int(stack) if int(stack) > 1 else 0
         self._sent: dict[str, _Sent] = {}
         self._boxes_sent: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent instead
-        if self.turn or self.skew or self.frame is not None or float(loose):
+        pages_changed = bool(self.turn or self.skew or self.frame is not None or self.stack)
+        if pages_changed or float(loose):
             if not data:
-                raise ValueError("turn=, skew=, frame= and loose= need data=DIR, the dev set whose pages are sent changed")
-            for path in sorted((Path(data) / "images").iterdir()) if self.turn or self.skew or self.frame is not None else ():
+                raise ValueError("turn=, skew=, frame=, stack= and loose= need data=DIR, the dev set whose pages are sent changed")
+            paths = sorted((Path(data) / "images").iterdir())
+            for path in paths if pages_changed else ():
                 original = path.read_bytes()
-                self._sent[hashlib.sha1(original).hexdigest()] = self._changed(original)
+                self._sent[hashlib.sha1(original).hexdigest()] = self._changed(original, _neighbours(path, paths, self.stack))
             for labels in sorted((Path(data) / "labels").glob("*.json")):
                 if self.skew:
                     self._boxes_sent.update(self._boxes_drawn_askew(json.loads(labels.read_text()), Path(data)))
@@ -73,10 +81,13 @@ class OcrServer:
                     self._boxes_sent.update(_boxes_drawn_loosely(json.loads(labels.read_text()), Path(data), float(loose)))
         self._client = httpx.Client(base_url=url.rstrip("/"), timeout=float(timeout))
 
-    def _changed(self, image: bytes) -> _Sent:
+    def _changed(self, image: bytes, neighbours: tuple[list[Path], list[Path]]) -> _Sent:
         page = Image.open(io.BytesIO(image)).convert("RGB")
         back: list[Callable[[Polygon], Polygon]] = []  # from the image sent to the page, last step first
         sent = page
+        if self.stack:
+            sent, top = _stacked(page, *neighbours)
+            back.append(partial(shifted, dx=0, dy=-top))
         if self.turn:
             sent = page.rotate(self.turn, expand=True)
             back.append(partial(turned_back, degrees=self.turn, width=page.width, height=page.height))
@@ -99,7 +110,10 @@ class OcrServer:
                 polygon = step(polygon)
             return polygon
 
-        return _Sent(encoded.getvalue(), to_page)
+        def on_page(polygon: Polygon) -> bool:
+            return 0 <= float(np.mean([y for _, y in polygon])) < page.height
+
+        return _Sent(encoded.getvalue(), to_page, on_page)
 
     def _boxes_drawn_askew(self, labels: dict, data: Path) -> dict[tuple[str, int], bytes]:
         """Each labelled region of one page, cut upright from the page turned askew (box task with skew=)."""
@@ -138,8 +152,37 @@ class OcrServer:
         predictions = []
         for line in (line for block in result["pages"][0]["blocks"] for line in block["lines"]):
             polygon = sent.to_page(line["polygon"]) if sent is not None else line["polygon"]
+            if sent is not None and not sent.on_page(polygon):
+                continue
             predictions.append(([list(point) for point in polygon], line["text"], line["confidence"]))
         return predictions
+
+
+def _neighbours(path: Path, paths: list[Path], stack: int) -> tuple[list[Path], list[Path]]:
+    """The pages of ``path``'s source (the name before its first "_") to put before and after it in an image
+    ``stack`` pages long (taken round the source's pages in name order; none when ``stack`` is 0)."""
+    if not stack:
+        return [], []
+    source = [other for other in paths if other.name.split("_")[0] == path.name.split("_")[0]]
+    index, before = source.index(path), (stack - 1) // 2
+    around = [source[(index + step) % len(source)] for step in range(-before, stack - before)]
+    return around[:before], around[before + 1:]
+
+
+def _stacked(page: Image.Image, before: list[Path], after: list[Path]) -> tuple[Image.Image, int]:
+    """``page`` with the pages ``before`` and ``after`` it, scaled to its width, one under the other on white;
+    and how far down the page lies."""
+    def scaled(path: Path) -> Image.Image:
+        other = Image.open(path).convert("RGB")
+        return other.resize((page.width, max(1, round(other.height * page.width / other.width))))
+
+    parts = [*map(scaled, before), page, *map(scaled, after)]
+    stacked = Image.new("RGB", (page.width, sum(part.height for part in parts)), "white")
+    top = 0
+    for part in parts:
+        stacked.paste(part, (0, top))
+        top += part.height
+    return stacked, sum(part.height for part in parts[:len(before)])
 
 
 def _boxes_drawn_loosely(labels: dict, data: Path, paper: float) -> dict[tuple[str, int], bytes]:
