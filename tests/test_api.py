@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
+from rapidfuzz.distance import Levenshtein
 
 from tests.helpers import bag_of_words_f1, cer, encode, font, render_lines, render_prose, render_rotated_line
 
@@ -242,6 +243,30 @@ def test_a_page_much_longer_than_wide_is_read_at_its_own_resolution_each_line_on
     assert len(lines) == len(page.lines)
     for line, box in zip(lines, page.boxes, strict=True):
         assert line["bbox"] == pytest.approx(box, abs=8)
+
+
+def _ruled_table(rows: int = 10, columns: int = 5) -> tuple[Image.Image, list[str]]:
+    """A table ruled in cells 180 x 40 px, a word of 18 px print in each; and its cells' words, row by row."""
+    image = Image.new("RGB", (columns * 180 + 80, rows * 40 + 80), "white")
+    draw, face, words = ImageDraw.Draw(image), font(18), []
+    for row in range(rows + 1):
+        draw.line((40, 40 + row * 40, 40 + columns * 180, 40 + row * 40), fill="black", width=2)
+    for column in range(columns + 1):
+        draw.line((40 + column * 180, 40, 40 + column * 180, 40 + rows * 40), fill="black", width=2)
+    for row in range(rows):
+        for column in range(columns):
+            word = COLUMN_MARKS[(row + column) % len(COLUMN_MARKS)] if column else str(100 + 37 * row)
+            draw.text((50 + column * 180, 48 + row * 40), word, fill="black", font=face)
+            words.append(word)
+    return image, words
+
+
+@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
+def test_a_ruled_table_reads_row_by_row(client: TestClient, engine: str) -> None:
+    image, cells = _ruled_table()
+    text = post_json(client, image_base64=b64(encode(image)), engine=engine).json()["text"]
+    # its cells one under the other are fields of their rows (the rules part them), not a column's paragraph
+    assert Levenshtein.distance(text.split(), cells) <= 3
 
 
 def test_rotated_page_text_keeps_its_direction_in_polygons(client: TestClient) -> None:

@@ -15,12 +15,14 @@ from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect
 from ocrserver.languages import normalize_language, parse_languages, tesseract_code
 from ocrserver.layout import (
     group_into_blocks,
+    ruled_between,
     split_at_wide_gaps,
     split_into_words,
     without_cut_pieces,
 )
 from ocrserver.result import Line, Polygon, Word, rect_polygon
 from ocrserver.settings import load_settings
+from tests.helpers import render_lines
 
 
 def test_rectangle_and_polygon_regions_parse() -> None:
@@ -146,6 +148,26 @@ def test_two_columns_read_down_the_left_then_the_right_but_fields_side_by_side_k
     assert [b.text for b in group_into_blocks(staggered)] == [f"field {row}" for row in range(4)]
 
 
+def test_a_printed_rule_between_two_lines_is_found_but_words_and_underlines_are_not_taken_for_one() -> None:
+    rendered = render_lines(["Invoice 4711 paid in full", "Total amount 42.50 EUR"], gap=16)
+    above, below = rendered.boxes
+    page = np.array(rendered.image)
+    assert not ruled_between(page, above, below)  # two lines of text on paper
+    underlined = page.copy()
+    underlined[above[3] + 3:above[3] + 5, above[0]:above[0] + 120] = 0  # "Invoice" underlined
+    assert not ruled_between(underlined, above, below)
+    ruled = page.copy()
+    ruled[above[3] + 8:above[3] + 10, 20:880] = 0  # a rule across the page, as between a table's rows
+    assert ruled_between(ruled, above, below)
+    assert ruled_between(ruled[:, :, 0], above, below)  # grey pages too
+    assert not ruled_between(np.full_like(page, 255), above, below)  # blank paper
+    narrow = (above[0], above[1], above[0] + 10, above[3])  # sharing 10 px: too little to tell
+    assert not ruled_between(ruled, narrow, below)
+    # a ruled table's cells one under the other are fields of their rows, not one block
+    lines = [Line(text=text, confidence=1.0, polygon=rect_polygon(*box)) for text, box in zip(rendered.lines, rendered.boxes, strict=True)]
+    assert len(group_into_blocks(lines, page)) == 1 and len(group_into_blocks(lines, ruled)) == 2
+
+
 def test_a_box_loses_the_short_narrow_or_unsure_pieces_of_neighbouring_lines_at_its_edges() -> None:
     # a piece of a neighbouring line is told by its place, its size and how surely it was read (Tesseract's lines
     # are upright rectangles, so not by slant)
@@ -184,8 +206,6 @@ def test_settings_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch
 
 def test_text_lines_are_counted_from_the_ink_profile() -> None:
     from ocrserver.layout import count_text_lines
-    from tests.helpers import render_lines
-
     one = np.asarray(render_lines(["Single line of text"], margin=8).image)
     three = np.asarray(render_lines(["First line", "Second line", "Third line"], margin=8).image)
     assert count_text_lines(one) == 1

@@ -29,15 +29,18 @@ def sort_reading_order(lines: list[Line]) -> list[Line]:
     return ordered
 
 
-def group_into_blocks(lines: list[Line]) -> list[Block]:
-    """Group lines into blocks: a line joins the block above it when it starts close below it and overlaps it horizontally."""
+def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
+    """Group lines into blocks: a line joins the block above it when it starts close below it and overlaps it
+    horizontally, and no printed rule runs between them on ``page`` (the image the lines were read from, when
+    given): the cells of a ruled table, one under the other, are fields of their rows, not a paragraph."""
     blocks: list[list[Line]] = []
     lowest: list[tuple[float, float, float, float]] = []  # each block's last line's box
     for box, line in sorted(((bbox_of(line.polygon), line) for line in lines), key=lambda boxed: boxed[0][1]):
         x0, y0, x1, y1 = box
         height = max(1.0, y1 - y0)
-        for index, (bx0, _, bx1, by1) in enumerate(lowest):
-            if -0.5 * height <= y0 - by1 <= 0.8 * height and min(x1, bx1) - max(x0, bx0) > 0.1 * min(x1 - x0, bx1 - bx0):
+        for index, (bx0, by0, bx1, by1) in enumerate(lowest):
+            if (-0.5 * height <= y0 - by1 <= 0.8 * height and min(x1, bx1) - max(x0, bx0) > 0.1 * min(x1 - x0, bx1 - bx0)
+                    and (page is None or not ruled_between(page, (bx0, by0, bx1, by1), box))):
                 blocks[index].append(line)
                 lowest[index] = box
                 break
@@ -45,6 +48,31 @@ def group_into_blocks(lines: list[Line]) -> list[Block]:
             blocks.append([line])
             lowest.append(box)
     return in_reading_order([Block(lines=sort_reading_order(block)) for block in blocks])
+
+
+# A row of ink across at least this share of two lines' common width, between them, is a printed rule.
+RULE_SPAN = 0.9
+# Ink and paper differ by at least this many grey levels where a rule is looked for (none on blank paper).
+RULE_CONTRAST = 48
+
+
+def ruled_between(page: np.ndarray, above: tuple[float, float, float, float], below: tuple[float, float, float, float]) -> bool:
+    """Whether a printed rule runs between two lines (boxes x0, y0, x1, y1) on ``page`` (grey or colour): a row
+    of ink across ``RULE_SPAN`` of their common width, between the middle of the upper line and the middle of
+    the lower (a detector's box may reach over the rule). Text never inks a row that far across: its letters and
+    words have gaps. Lines that share less width than the lower one is high are not judged (no rule)."""
+    x0, x1 = max(above[0], below[0]), min(above[2], below[2])
+    if x1 - x0 < below[3] - below[1]:  # too narrow to tell a rule from a letter's stroke
+        return False
+    top, bottom = (above[1] + above[3]) / 2, (below[1] + below[3]) / 2
+    band = page[max(0, math.floor(top)):max(0, math.ceil(bottom)), max(0, math.floor(x0)):max(0, math.ceil(x1))]
+    if band.size == 0:
+        return False
+    grey = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY) if band.ndim == 3 else band
+    if int(grey.max()) - int(grey.min()) < RULE_CONTRAST:
+        return False
+    _, ink = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    return bool(ink.mean(axis=1).max() >= RULE_SPAN)
 
 
 # the shortest line, in line heights, that counts as a line of running text (about 20 characters)
@@ -55,7 +83,7 @@ def in_reading_order(blocks: list[Block]) -> list[Block]:
     """Blocks in reading order, by recursive XY-cut: the blocks are parted where a band across the whole group
     holds none of them, and each part is ordered the same way. Columns of running text (left before right)
     come first; otherwise rows (top before bottom), so fields side by side (an item and its price, a label and
-    its value) keep their rows.
+    its value) keep their rows; blocks on one row that no band across parts, side by side, left to right.
     Rows that are slices of the same columns are joined again (``_rows_joined_where_columns_run_on``), so a
     page in two columns under a title reads down the left column, then the right. Blocks that no band parts
     read by their tops, then from the left."""
@@ -67,6 +95,9 @@ def in_reading_order(blocks: list[Block]) -> list[Block]:
     rows = _rows_joined_where_columns_run_on(_parted_by_empty_bands(blocks, 1))
     if len(rows) > 1:
         return [block for row in rows for block in in_reading_order(row)]
+    beside = _parted_by_empty_bands(blocks, 0)
+    if len(beside) > 1:
+        return [block for part in beside for block in in_reading_order(part)]
     return sorted(blocks, key=lambda b: (round(bbox_of(b.polygon or [])[1] / 10), bbox_of(b.polygon or [])[0]))
 
 

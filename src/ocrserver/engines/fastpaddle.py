@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 from PIL import Image
 
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
@@ -41,7 +42,7 @@ class FastPaddleEngine(Engine):
         self._engine = OcrEngine(model_size=settings.fastpaddle_model, threads=settings.resolved_ort_threads())
 
     def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
-        return group_into_blocks(self._lines(image))
+        return group_into_blocks(self._lines(image), np.asarray(image))
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """The region's lines, less the pieces of its neighbours at its edges (the same models' confidences as

@@ -292,15 +292,15 @@ class PPOCREngine(Engine):
         upside_down = _says_upside_down(classified)
         turn = _quarter_turn_upright(detection.text_boxes, upside_down)
         if not turn:
-            return _page_blocks(self._recognised(detection, classified), upside_down, image.width, image.height)
-        turned = image.rotate(turn, expand=True)
-        turned_lines, turned_upside_down = self._lines_read(detect(self._strong.page, bgr_array(turned)))
+            return _page_blocks(self._recognised(detection, classified), upside_down, detection.image)
+        turned = bgr_array(image.rotate(turn, expand=True))
+        turned_lines, turned_upside_down = self._lines_read(detect(self._strong.page, turned))
         sure = length_weighted_confidence(turned_lines)
         if sure < SURE_UPRIGHT:
             lines = self._recognised(detection, classified)
             if sure < length_weighted_confidence(lines) - SIDEWAYS_SLACK:
-                return _page_blocks(lines, upside_down, image.width, image.height)
-        blocks = _page_blocks(turned_lines, turned_upside_down, turned.width, turned.height)
+                return _page_blocks(lines, upside_down, detection.image)
+        blocks = _page_blocks(turned_lines, turned_upside_down, turned)
         return with_polygons_mapped(blocks, partial(turned_back, degrees=turn, width=image.width, height=image.height))
 
     def _lines_read(self, detection: Detection) -> tuple[list[Line], bool]:
@@ -415,8 +415,9 @@ def _lines_from(output: Any) -> list[Line]:
     return lines
 
 
-def _page_blocks(lines: list[Line], upside_down: bool, width: int, height: int) -> list[Block]:
-    return _upside_down_blocks(lines, width, height) if upside_down else group_into_blocks(lines)
+def _page_blocks(lines: list[Line], upside_down: bool, page: np.ndarray) -> list[Block]:
+    """The blocks of the lines read from ``page`` (BGR), which lies upside down or not."""
+    return _upside_down_blocks(lines, page) if upside_down else group_into_blocks(lines, page)
 
 
 def _says_upside_down(classified: Classified | None) -> bool:
@@ -439,14 +440,16 @@ def _quarter_turn_upright(text_boxes: list[Polygon], upside_down: bool) -> int:
     return 270 if upside_down else 90
 
 
-def _upside_down_blocks(lines: list[Line], width: int, height: int) -> list[Block]:
+def _upside_down_blocks(lines: list[Line], page: np.ndarray) -> list[Block]:
     """Blocks of a page that lies upside down, its lines read from their turned crops. Reading order, word
     boxes (rapidocr's run backwards along a turned line) and the corners' order (the text's top-left first)
     are all worked out on the page turned upright, then turned back."""
+    height, width = page.shape[:2]
     upright = []
     for line in lines:
         polygon = turned_180(line.polygon, width, height)
         polygon = polygon[2:] + polygon[:2] if len(polygon) == 4 else polygon  # the text's top-left first
         upright.append(Line(text=line.text, confidence=line.confidence, polygon=polygon,
                             words=split_into_words(line.text, line.confidence, polygon)))
-    return with_polygons_mapped(group_into_blocks(upright), partial(turned_180, width=width, height=height))
+    blocks = group_into_blocks(upright, turned_upside_down(page))
+    return with_polygons_mapped(blocks, partial(turned_180, width=width, height=height))
