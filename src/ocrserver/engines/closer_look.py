@@ -36,9 +36,9 @@ def area_to_read_closer(text_boxes: Sequence[Polygon], width: int, height: int, 
     """The part of a ``width`` x ``height`` image to read again (x0, y0, x1, y1), or None to keep the first look.
 
     ``text_boxes`` are the quadrilaterals the first look detected text in, in image coordinates; ``working_side``
-    is the longest side the engine reads at (larger images are shrunk to it, or seen in strips: strips.py). The part holds every box shaped
-    like a line (``LINE_SHAPE``), with a margin of two line heights (at least 2 % of the image) for text the
-    first look missed next to it.
+    is the longest side the engine reads at (larger images are shrunk to it, or seen in strips: strips.py). The
+    part holds every box shaped like a line (``LINE_SHAPE``), with a margin of two line heights (at least 2 % of
+    the image) for text the first look missed next to it.
     """
     first_scale = scale_seen(width, height, working_side)
     if first_scale >= 1.0 / MIN_GAIN:
