@@ -160,12 +160,14 @@ def test_a_printed_rule_between_two_lines_is_found_but_words_and_underlines_are_
     ruled[above[3] + 8:above[3] + 10, 20:880] = 0  # a rule across the page, as between a table's rows
     assert ruled_between(ruled, above, below)
     assert ruled_between(ruled[:, :, 0], above, below)  # grey pages too
+    assert ruled_between(255 - ruled, above, below) and not ruled_between(255 - page, above, below)  # dark mode
     assert not ruled_between(np.full_like(page, 255), above, below)  # blank paper
     narrow = (above[0], above[1], above[0] + 10, above[3])  # sharing 10 px: too little to tell
     assert not ruled_between(ruled, narrow, below)
     # a ruled table's cells one under the other are fields of their rows, not one block
     lines = [Line(text=text, confidence=1.0, polygon=rect_polygon(*box)) for text, box in zip(rendered.lines, rendered.boxes, strict=True)]
     assert len(group_into_blocks(lines, page)) == 1 and len(group_into_blocks(lines, ruled)) == 2
+    assert len(group_into_blocks(lines, 255 - page)) == 1  # light print on a dark page still makes paragraphs
 
 
 def test_a_box_loses_the_short_narrow_or_unsure_pieces_of_neighbouring_lines_at_its_edges() -> None:

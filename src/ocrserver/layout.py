@@ -57,8 +57,8 @@ RULE_CONTRAST = 48
 
 
 def ruled_between(page: np.ndarray, above: tuple[float, float, float, float], below: tuple[float, float, float, float]) -> bool:
-    """Whether a printed rule runs between two lines (boxes x0, y0, x1, y1) on ``page`` (grey or colour): a row
-    of ink across ``RULE_SPAN`` of their common width, between the middle of the upper line and the middle of
+    """Whether a printed rule runs between two lines (boxes x0, y0, x1, y1) on ``page`` (grey or colour, dark
+    print on light paper or light on dark): a row of ink across ``RULE_SPAN`` of their common width, between the middle of the upper line and the middle of
     the lower (a detector's box may reach over the rule). Text never inks a row that far across: its letters and
     words have gaps. Lines that share less width than the lower one is high are not judged (no rule)."""
     x0, x1 = max(above[0], below[0]), min(above[2], below[2])
@@ -68,11 +68,9 @@ def ruled_between(page: np.ndarray, above: tuple[float, float, float, float], be
     band = page[max(0, math.floor(top)):max(0, math.ceil(bottom)), max(0, math.floor(x0)):max(0, math.ceil(x1))]
     if band.size == 0:
         return False
-    grey = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY) if band.ndim == 3 else band
-    if int(grey.max()) - int(grey.min()) < RULE_CONTRAST:
+    if int(band.max()) - int(band.min()) < RULE_CONTRAST:
         return False
-    _, ink = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    return bool(ink.mean(axis=1).max() >= RULE_SPAN)
+    return bool((_ink(band) > 0).mean(axis=1).max() >= RULE_SPAN)
 
 
 # the shortest line, in line heights, that counts as a line of running text (about 20 characters)
@@ -313,10 +311,7 @@ def _text_bands(image: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
     A row is inked when it holds at least 0.15 of a typical inked row's ink, so one full-width rule cannot
     drown the text rows; bands under 0.35 of the tallest (underlines, specks) are left out.
     """
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    if ink.mean() > 127:  # light text on a dark background
-        ink = 255 - ink
+    ink = _ink(image)
     profile = (ink > 0).sum(axis=1)
     inked = profile[profile > 0]
     if inked.size == 0:
@@ -336,6 +331,15 @@ def _text_bands(image: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
         return ink, []
     tallest = max(end - begin for begin, end in bands)
     return ink, [(begin, end) for begin, end in bands if end - begin >= 0.35 * tallest]
+
+
+def _ink(image: np.ndarray) -> np.ndarray:
+    """The image's ink (255) and paper (0) by Otsu's threshold, either polarity: the lesser part is the ink."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    if ink.mean() > 127:  # light text on a dark background
+        ink = 255 - ink
+    return ink
 
 
 def _median_character_height(ink: np.ndarray) -> float | None:
