@@ -58,9 +58,10 @@ RULE_CONTRAST = 48
 
 def ruled_between(page: np.ndarray, above: tuple[float, float, float, float], below: tuple[float, float, float, float]) -> bool:
     """Whether a printed rule runs between two lines (boxes x0, y0, x1, y1) on ``page`` (grey or colour, dark
-    print on light paper or light on dark): a row of ink across ``RULE_SPAN`` of their common width, between the middle of the upper line and the middle of
-    the lower (a detector's box may reach over the rule). Text never inks a row that far across: its letters and
-    words have gaps. Lines that share less width than the lower one is high are not judged (no rule)."""
+    print on light paper or light on dark): a row of ink across ``RULE_SPAN`` of their common width, between the
+    middle of the upper line and the middle of the lower (a detector's box may reach over the rule). Text never
+    inks a row that far across: its letters and words have gaps. Lines that share less width than the lower one
+    is high are not judged (no rule)."""
     x0, x1 = max(above[0], below[0]), min(above[2], below[2])
     if x1 - x0 < below[3] - below[1]:  # too narrow to tell a rule from a letter's stroke
         return False
