@@ -29,25 +29,54 @@ def sort_reading_order(lines: list[Line]) -> list[Line]:
     return ordered
 
 
+# the shortest line, in line heights, that counts as a line of running text (about 20 characters)
+RUNNING_TEXT_LINE = 8
+
+
 def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
     """Group lines into blocks: a line joins the block above it when it starts close below it and overlaps it
     horizontally, and no printed rule runs between them on ``page`` (the image the lines were read from, when
-    given): the cells of a ruled table, one under the other, are fields of their rows, not a paragraph."""
+    given): the cells of a ruled table, one under the other, are fields of their rows, not a paragraph. A field
+    (``_fields``: a line that shares its row with another, not both running text) is a block of its own: a form's
+    labels and values, a receipt's items and prices, a table's cells are read row by row, each row across, while
+    the lines of two columns of prose side by side still make paragraphs."""
+    boxed = sorted(((bbox_of(line.polygon), line) for line in lines), key=lambda pair: pair[0][1])
+    fields = _fields([box for box, _ in boxed])
     blocks: list[list[Line]] = []
-    lowest: list[tuple[float, float, float, float]] = []  # each block's last line's box
-    for box, line in sorted(((bbox_of(line.polygon), line) for line in lines), key=lambda boxed: boxed[0][1]):
-        x0, y0, x1, y1 = box
-        height = max(1.0, y1 - y0)
-        for index, (bx0, by0, bx1, by1) in enumerate(lowest):
-            if (-0.5 * height <= y0 - by1 <= 0.8 * height and min(x1, bx1) - max(x0, bx0) > 0.1 * min(x1 - x0, bx1 - bx0)
-                    and (page is None or not ruled_between(page, (bx0, by0, bx1, by1), box))):
-                blocks[index].append(line)
-                lowest[index] = box
-                break
-        else:
-            blocks.append([line])
-            lowest.append(box)
+    open_blocks: dict[int, int] = {}  # the blocks a line may still join: each one's last line, an index into boxed
+    for index, (box, line) in enumerate(boxed):
+        height = max(1.0, box[3] - box[1])
+        joined = next((block for block, last in open_blocks.items()
+                       if -0.5 * height <= box[1] - boxed[last][0][3] <= 0.8 * height and _overlapping(box, boxed[last][0])
+                       and not (fields[index] or fields[last])
+                       and (page is None or not ruled_between(page, boxed[last][0], box))), None)
+        if joined is None:
+            joined = len(blocks)
+            blocks.append([])
+        blocks[joined].append(line)
+        # no later line joins a block across this one
+        open_blocks = {block: last for block, last in open_blocks.items() if not _overlapping(box, boxed[last][0])}
+        open_blocks[joined] = index
     return in_reading_order([Block(lines=sort_reading_order(block)) for block in blocks])
+
+
+def _overlapping(box: tuple[float, float, float, float], other: tuple[float, float, float, float]) -> bool:
+    """Whether two boxes (x0, y0, x1, y1) share more than a tenth of the narrower one's width."""
+    return min(box[2], other[2]) - max(box[0], other[0]) > 0.1 * min(box[2] - box[0], other[2] - other[0])
+
+
+def _fields(boxes: list[tuple[float, float, float, float]]) -> np.ndarray:
+    """For each box (x0, y0, x1, y1), whether it is a field: another box lies beside it on its row (their middles
+    less than half the lower one's height apart, no width shared), and not both are ``RUNNING_TEXT_LINE`` line
+    heights long, as the lines of two columns of prose are."""
+    if not boxes:
+        return np.zeros(0, dtype=bool)
+    x0, y0, x1, y1 = np.asarray(boxes, dtype=np.float64).T
+    middle, height = (y0 + y1) / 2, np.maximum(1.0, y1 - y0)
+    same_row = np.abs(middle[:, None] - middle[None, :]) < 0.5 * np.minimum(height[:, None], height[None, :])
+    apart = (x0[:, None] >= x1[None, :]) | (x1[:, None] <= x0[None, :])
+    short = x1 - x0 < RUNNING_TEXT_LINE * height
+    return (same_row & apart & (short[:, None] | short[None, :])).any(axis=1)
 
 
 # A row of ink across at least this share of two lines' common width, between them, is a printed rule.
@@ -72,10 +101,6 @@ def ruled_between(page: np.ndarray, above: tuple[float, float, float, float], be
     if int(band.max()) - int(band.min()) < RULE_CONTRAST:
         return False
     return bool((_ink(band) > 0).mean(axis=1).max() >= RULE_SPAN)
-
-
-# the shortest line, in line heights, that counts as a line of running text (about 20 characters)
-RUNNING_TEXT_LINE = 8
 
 
 def in_reading_order(blocks: list[Block]) -> list[Block]:
@@ -150,9 +175,18 @@ def _rows_joined_where_columns_run_on(rows: list[list[Block]]) -> list[list[Bloc
     return joined
 
 
+# Rows of lines set close overlap a little as detected (a detector's boxes reach past the ink): the share of their
+# lines' height by which two rows may overlap and still be parted.
+ROW_OVERLAP = 0.25
+
+
 def _parted_by_empty_bands(blocks: list[Block], start: int) -> list[list[Block]]:
-    """The blocks in groups along one axis (``start`` 1: y, 0: x), parted wherever no block spans the gap."""
+    """The blocks in groups along one axis (``start`` 1: y, 0: x), parted wherever no block spans the gap; along
+    y, each block's top and bottom line less ``ROW_OVERLAP`` of their height."""
     boxes = [bbox_of(block.polygon or []) for block in blocks]
+    if start == 1:
+        boxes = [(x0, y0 + ROW_OVERLAP * _line_height(block.lines[0]), x1, y1 - ROW_OVERLAP * _line_height(block.lines[-1]))
+                 for (x0, y0, x1, y1), block in zip(boxes, blocks, strict=True)]
     order = sorted(range(len(blocks)), key=lambda i: boxes[i][start])
     parts: list[list[Block]] = []
     reach = -math.inf
