@@ -148,6 +148,29 @@ def test_two_columns_read_down_the_left_then_the_right_but_fields_side_by_side_k
     assert [b.text for b in group_into_blocks(staggered)] == [f"field {row}" for row in range(4)]
 
 
+def test_fields_side_by_side_read_row_by_row_even_where_rows_touch_and_a_line_cut_at_a_gap_stays_in_its_paragraph() -> None:
+    def line(text: str, x0: float, y0: float, x1: float, y1: float) -> Line:
+        return Line(text=text, confidence=1.0, polygon=rect_polygon(x0, y0, x1, y1))
+
+    # labels and values whose boxes overlap a fifth of their height (rows 24 px apart, boxes 30 px high): one
+    # block each, in rows; the labels one under the other are no paragraph
+    form = [line(f"{kind} {row}", x0, 24 * row, x1, 24 * row + 30) for row in range(4) for kind, x0, x1 in (("label", 10, 90), ("value", 200, 330))]
+    assert [b.text for b in group_into_blocks(form)] == [f"{kind} {row}" for row in range(4) for kind in ("label", "value")]
+    # a receipt: an item, under it its code beside its quantity and price, then the next item; the second item
+    # does not join the first across the code between them
+    receipt = [line("item one", 10, 0, 200, 24), line("code 1", 12, 26, 140, 50), line("1 x", 300, 28, 340, 50),
+               line("4.50", 400, 27, 460, 51), line("item two", 10, 54, 220, 78)]
+    assert [b.text for b in group_into_blocks(receipt)] == ["item one", "code 1", "1 x", "4.50", "item two"]
+    # a paragraph whose second line was cut at a wide gap: the rest of the line stays in it, after its start
+    paragraph = [line("first line of the paragraph", 10, 0, 600, 20), line("second line, its start", 10, 24, 300, 44),
+                 line("and the rest of it", 360, 25, 600, 45), line("third line of it", 10, 48, 590, 68)]
+    assert [b.text for b in group_into_blocks(paragraph)] == ["\n".join(ln.text for ln in paragraph)]
+    # cut so that one piece is short, the pieces are fields (as a label and its value): they part the paragraph,
+    # still read in order
+    paragraph[1:3] = [line("second", 10, 24, 120, 44), line("line, and the rest of it", 200, 25, 600, 45)]
+    assert "\n".join(b.text for b in group_into_blocks(paragraph)) == "\n".join(ln.text for ln in paragraph)
+
+
 def test_a_printed_rule_between_two_lines_is_found_but_words_and_underlines_are_not_taken_for_one() -> None:
     rendered = render_lines(["Invoice 4711 paid in full", "Total amount 42.50 EUR"], gap=16)
     above, below = rendered.boxes

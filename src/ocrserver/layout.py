@@ -29,6 +29,9 @@ def sort_reading_order(lines: list[Line]) -> list[Line]:
     return ordered
 
 
+# a line's or block's box: left, top, right, bottom
+Box = tuple[float, float, float, float]
+
 # the shortest line, in line heights, that counts as a line of running text (about 20 characters)
 RUNNING_TEXT_LINE = 8
 
@@ -36,47 +39,64 @@ RUNNING_TEXT_LINE = 8
 def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
     """Group lines into blocks: a line joins the block above it when it starts close below it and overlaps it
     horizontally, and no printed rule runs between them on ``page`` (the image the lines were read from, when
-    given): the cells of a ruled table, one under the other, are fields of their rows, not a paragraph. A field
-    (``_fields``: a line that shares its row with another, not both running text) is a block of its own: a form's
-    labels and values, a receipt's items and prices, a table's cells are read row by row, each row across, while
-    the lines of two columns of prose side by side still make paragraphs."""
-    boxed = sorted(((bbox_of(line.polygon), line) for line in lines), key=lambda pair: pair[0][1])
-    fields = _fields([box for box, _ in boxed])
+    given): the cells of a ruled table, one under the other, are fields of their rows, not a paragraph. Nor does
+    a field join a block below or above (a line that shares its row with another, not both running text:
+    ``_beside``): a form's labels and values, a receipt's items and prices, a table's cells are blocks of their
+    own, read row by row, each row across, while the lines of two columns of prose side by side still make
+    paragraphs. A line beside a block's last line, within the block's width (give or take half a line height),
+    is the rest of it, cut at a wide gap. No line joins a block across another line."""
+    lines = sorted(lines, key=lambda line: bbox_of(line.polygon)[1])
+    boxes = [bbox_of(line.polygon) for line in lines]
+    on_row, field = _beside(boxes)
     blocks: list[list[Line]] = []
-    open_blocks: dict[int, int] = {}  # the blocks a line may still join: each one's last line, an index into boxed
-    for index, (box, line) in enumerate(boxed):
-        height = max(1.0, box[3] - box[1])
-        joined = next((block for block, last in open_blocks.items()
-                       if -0.5 * height <= box[1] - boxed[last][0][3] <= 0.8 * height and _overlapping(box, boxed[last][0])
-                       and not (fields[index] or fields[last])
-                       and (page is None or not ruled_between(page, boxed[last][0], box))), None)
+    widths: list[tuple[float, float]] = []  # each block's left and right edge
+    open_blocks: dict[int, int] = {}  # the blocks a line may still join: each one's last line, an index into boxes
+
+    def joins(index: int, last: int, block: int) -> bool:
+        if on_row[index, last]:  # the rest of the block's last line, cut at a wide gap: within the block's width
+            margin = (boxes[index][3] - boxes[index][1]) / 2
+            return widths[block][0] - margin <= boxes[index][0] and boxes[index][2] <= widths[block][1] + margin
+        return not (field[index] or field[last]) and _goes_on_below(boxes[index], boxes[last], page)
+
+    for index, box in enumerate(boxes):
+        joined = next((block for block, last in open_blocks.items() if joins(index, last, block)), None)
         if joined is None:
             joined = len(blocks)
             blocks.append([])
-        blocks[joined].append(line)
+            widths.append((box[0], box[2]))
+        blocks[joined].append(lines[index])
+        widths[joined] = (min(widths[joined][0], box[0]), max(widths[joined][1], box[2]))
         # no later line joins a block across this one
-        open_blocks = {block: last for block, last in open_blocks.items() if not _overlapping(box, boxed[last][0])}
+        open_blocks = {block: last for block, last in open_blocks.items() if not _overlapping(box, boxes[last])}
         open_blocks[joined] = index
     return in_reading_order([Block(lines=sort_reading_order(block)) for block in blocks])
 
 
-def _overlapping(box: tuple[float, float, float, float], other: tuple[float, float, float, float]) -> bool:
-    """Whether two boxes (x0, y0, x1, y1) share more than a tenth of the narrower one's width."""
-    return min(box[2], other[2]) - max(box[0], other[0]) > 0.1 * min(box[2] - box[0], other[2] - other[0])
-
-
-def _fields(boxes: list[tuple[float, float, float, float]]) -> np.ndarray:
-    """For each box (x0, y0, x1, y1), whether it is a field: another box lies beside it on its row (their middles
-    less than half the lower one's height apart, no width shared), and not both are ``RUNNING_TEXT_LINE`` line
-    heights long, as the lines of two columns of prose are."""
+def _beside(boxes: list[Box]) -> tuple[np.ndarray, np.ndarray]:
+    """For each two boxes (x0, y0, x1, y1), whether they lie side by side on one row (their middles less than half
+    the lower one's height apart, sharing no width); and for each box, whether it is a field: beside another, not
+    both ``RUNNING_TEXT_LINE`` line heights long as the lines of two columns of prose are."""
     if not boxes:
-        return np.zeros(0, dtype=bool)
+        return np.zeros((0, 0), dtype=bool), np.zeros(0, dtype=bool)
     x0, y0, x1, y1 = np.asarray(boxes, dtype=np.float64).T
     middle, height = (y0 + y1) / 2, np.maximum(1.0, y1 - y0)
     same_row = np.abs(middle[:, None] - middle[None, :]) < 0.5 * np.minimum(height[:, None], height[None, :])
-    apart = (x0[:, None] >= x1[None, :]) | (x1[:, None] <= x0[None, :])
+    on_row = same_row & ((x0[:, None] >= x1[None, :]) | (x1[:, None] <= x0[None, :]))
     short = x1 - x0 < RUNNING_TEXT_LINE * height
-    return (same_row & apart & (short[:, None] | short[None, :])).any(axis=1)
+    return on_row, (on_row & (short[:, None] | short[None, :])).any(axis=1)
+
+
+def _goes_on_below(box: Box, last: Box, page: np.ndarray | None) -> bool:
+    """Whether a line (``box``) goes on below a block's last line: it starts close below it, shares some of its
+    width, and no printed rule runs between them on ``page``."""
+    height = max(1.0, box[3] - box[1])
+    return (-0.5 * height <= box[1] - last[3] <= 0.8 * height and _overlapping(box, last)
+            and (page is None or not ruled_between(page, last, box)))
+
+
+def _overlapping(box: Box, other: Box) -> bool:
+    """Whether two boxes (x0, y0, x1, y1) share more than a tenth of the narrower one's width."""
+    return min(box[2], other[2]) - max(box[0], other[0]) > 0.1 * min(box[2] - box[0], other[2] - other[0])
 
 
 # A row of ink across at least this share of two lines' common width, between them, is a printed rule.
