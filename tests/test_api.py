@@ -245,13 +245,14 @@ def test_a_page_much_longer_than_wide_is_read_at_its_own_resolution_each_line_on
         assert line["bbox"] == pytest.approx(box, abs=8)
 
 
-def _ruled_table(rows: int = 10, columns: int = 5) -> tuple[Image.Image, list[str]]:
-    """A table ruled in cells 180 x 40 px, a word of 18 px print in each; and its cells' words, row by row."""
+def _table(ruled: bool, rows: int = 10, columns: int = 5) -> tuple[Image.Image, list[str]]:
+    """A table of cells 180 x 40 px (``ruled``: with rules around each), a word of 18 px print in each; and its
+    cells' words, row by row."""
     image = Image.new("RGB", (columns * 180 + 80, rows * 40 + 80), "white")
     draw, face, words = ImageDraw.Draw(image), font(18), []
-    for row in range(rows + 1):
+    for row in range(rows + 1) if ruled else ():
         draw.line((40, 40 + row * 40, 40 + columns * 180, 40 + row * 40), fill="black", width=2)
-    for column in range(columns + 1):
+    for column in range(columns + 1) if ruled else ():
         draw.line((40 + column * 180, 40, 40 + column * 180, 40 + rows * 40), fill="black", width=2)
     for row in range(rows):
         for column in range(columns):
@@ -261,12 +262,44 @@ def _ruled_table(rows: int = 10, columns: int = 5) -> tuple[Image.Image, list[st
     return image, words
 
 
+@pytest.mark.parametrize("ruled", [True, False], ids=["ruled", "unruled"])
 @pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
-def test_a_ruled_table_reads_row_by_row(client: TestClient, engine: str) -> None:
-    image, cells = _ruled_table()
+def test_a_table_reads_row_by_row(client: TestClient, engine: str, ruled: bool) -> None:
+    image, cells = _table(ruled)
     text = post_json(client, image_base64=b64(encode(image)), engine=engine).json()["text"]
-    # its cells one under the other are fields of their rows (the rules part them), not a column's paragraph
+    # its cells one under the other are fields of their rows, not a column's paragraph
     assert Levenshtein.distance(text.split(), cells) <= 3
+
+
+FORM = [("Name:", "Maria Lopez"), ("Address:", "12 Harbour Street, Flat 4"), ("City:", "Springfield"),
+        ("Phone:", "0161 496 0731"), ("Account:", "GB29 NWBK 6016"), ("Signed:", "M. Lopez")]
+RECEIPT = [("COFFEE BEANS 1KG", "14.99"), ("OAT MILK", "2.10"), ("BAGELS X6", "3.45"), ("CREAM CHEESE", "1.89"),
+           ("ORANGE JUICE", "2.75"), ("BANANAS", "0.99"), ("TOTAL", "26.17"), ("CASH", "30.00")]
+
+
+def _form_and_receipt() -> tuple[Image.Image, list[str]]:
+    """A form's labels and values side by side, then a receipt's items and prices (set flush right), in 20 px
+    print with rows 1.3 and 1.15 times its size apart, so close that the detector's boxes of one row reach into the
+    next; and their words, row by row."""
+    image = Image.new("RGB", (900, 600), "white")
+    draw, face, words = ImageDraw.Draw(image), font(20), []
+    for row, (label, value) in enumerate(FORM):
+        draw.text((60, 50 + 26 * row), label, fill="black", font=face)
+        draw.text((300, 50 + 26 * row), value, fill="black", font=face)
+        words += [*label.split(), *value.split()]
+    for row, (item, price) in enumerate(RECEIPT):
+        draw.text((60, 270 + 23 * row), item, fill="black", font=face)
+        draw.text((560 - draw.textlength(price, font=face), 270 + 23 * row), price, fill="black", font=face)
+        words += [*item.split(), price]
+    return image, words
+
+
+@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
+def test_a_form_and_a_receipt_read_row_by_row_each_label_by_its_value(client: TestClient, engine: str) -> None:
+    image, words = _form_and_receipt()
+    text = post_json(client, image_base64=b64(encode(image)), engine=engine).json()["text"]
+    # not all the labels, then all the values; not all the items, then all the prices
+    assert Levenshtein.distance(text.split(), words) <= 2, text
 
 
 def test_rotated_page_text_keeps_its_direction_in_polygons(client: TestClient) -> None:

@@ -24,7 +24,7 @@ from ocrserver.errors import EngineUnavailable
 from ocrserver.geometry import shifted, turned_back
 from ocrserver.imaging import bgr_array
 from ocrserver.languages import normalize_language, tesseract_code
-from ocrserver.layout import count_text_lines, split_at_wide_gaps, without_cut_pieces
+from ocrserver.layout import count_text_lines, group_into_blocks, split_at_wide_gaps, without_cut_pieces
 from ocrserver.result import (
     Block,
     Line,
@@ -192,8 +192,8 @@ class TesseractEngine(Engine):
         api.SetPageSegMode(self._tesserocr.PSM.AUTO)
         api.SetImage(image)
         api.Recognize()
-        return [Block(lines=[piece for line in block.lines for piece in split_at_wide_gaps(line, FIELD_GAP)])
-                for block in self._collect(api)]
+        fields = [piece for block in self._collect(api) for line in block.lines for piece in split_at_wide_gaps(line, FIELD_GAP)]
+        return group_into_blocks(fields, np.asarray(image))
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """The region's lines. One read unsure (``UNSURE_REGION``) that the angle classifier finds upside down is
