@@ -90,6 +90,8 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
                     "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"loose={args.loose}",
                     "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={DATA}"]
+    if args.as_text:
+        command += ["--adapter-arg", "text=1"]
     if args.limit:
         command += ["--limit", str(args.limit)]
     if args.max_boxes:
@@ -162,6 +164,9 @@ def main() -> None:
     parser.add_argument("--stack", type=int, default=0,
                         help="page task: send each page between its neighbours of the same source, one image this "
                              "many pages long (a long receipt, a web page captured whole); only its own lines scored")
+    parser.add_argument("--as-text", action="store_true",
+                        help="page task: score each page's text as the server returns it, in its reading order (the "
+                             "page CER column), not its lines put in the scorer's row order; detection is not scored")
     parser.add_argument("--interactive-boxes", type=int, default=300,
                         help="box task: then run interactive.py on this many regions per engine (0: skip)")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
@@ -178,7 +183,7 @@ def main() -> None:
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
                 sent = (f"_turn{args.turn}" if args.turn else "") + (f"_skew{args.skew:g}" if args.skew else "") + (
                     f"_frame{args.frame}" if args.frame else "") + (f"_loose{args.loose:g}" if args.loose else "") + (
-                    f"_stack{args.stack}" if args.stack else "")
+                    f"_stack{args.stack}" if args.stack else "") + ("_text" if args.as_text else "")
                 summaries = [
                     score(server.url, engine, args, c, args.out_dir / f"dev_{engine}_{precision or 'default'}_c{c}{sent}.json")
                     for c in concurrencies
@@ -189,7 +194,8 @@ def main() -> None:
           f"{f' turned {args.turn} degrees' if args.turn else ''}{f' {args.skew:g} degrees askew' if args.skew else ''}"
           f"{f' in a {args.frame} px photo' if args.frame else ''}"
           f"{f' drawn with {args.loose:g}x their height of paper around' if args.loose else ''}"
-          f"{f' in images {args.stack} pages long' if args.stack else ''}\n")
+          f"{f' in images {args.stack} pages long' if args.stack else ''}"
+          f"{'; page CER of the text as returned, in its reading order' if args.as_text else ''}\n")
     columns = header(concurrencies)
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))

@@ -12,7 +12,9 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              width), one image three pages long, as a long receipt or a web page captured whole; the lines on the
              page are moved back onto it, the neighbours' lines left out;
              turned, askew, framed and stacked pages are made from data=DIR's images before the first request, so
-             the latency measured is the server's, not the time this client takes to encode them)
+             the latency measured is the server's, not the time this client takes to encode them;
+             with text=1: the page's text as the server returns it, in its reading order, not its lines, so the
+             scorer's page CER compares that order with the truth's rows (detection is then not scored))
 box task with skew=DEGREES: each region is cut from its page sent askew as an annotator draws a box on it,
              upright around the labelled region's turned outline (padded by a tenth of the region's height, as the
              scorer pads its crops), so it takes in the corners of the neighbouring lines; made before the first
@@ -53,17 +55,20 @@ class _Sent(NamedTuple):  # not a dataclass: ocr_score.py loads this file withou
 class OcrServer:
     def __init__(
         self, url: str = "http://127.0.0.1:9090", engine: str = "ppocr", timeout: str = "120", turn: str = "0",
-        frame: str = "0", skew: str = "0", loose: str = "0", stack: str = "0", data: str = "",
+        frame: str = "0", skew: str = "0", loose: str = "0", stack: str = "0", data: str = "", text: str = "0",
     ) -> None:
         self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
                      + (f" in a {frame} px photo" if int(frame) else "") + (f" drawn with {loose}x paper" if float(loose) else "")
-                     + (f" stacked {stack} pages long" if int(stack) > 1 else ""))
+                     + (f" stacked {stack} pages long" if int(stack) > 1 else "") + (" text as returned" if int(text) else ""))
         self.engine = engine
         self.turn = int(turn)
         self.skew = float(skew)
         size = int(frame)
         self.frame = np.random.default_rng(0).normal(100, 12, (size, size, 3)).clip(0, 255).astype(np.uint8) if size else None
         self.stack = int(stack) if int(stack) > 1 else 0
+        self.text = bool(int(text))
+        if self.text and self.stack:
+            raise ValueError("text=1 scores the whole text of the image sent; with stack= it holds the neighbours' too")
         self._sent: dict[str, _Sent] = {}
         self._boxes_sent: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent instead
         pages_changed = bool(self.turn or self.skew or self.frame is not None or self.stack)
@@ -146,9 +151,11 @@ class OcrServer:
         result = self._post(image, lang, regions=[box], level="block")
         return result["pages"][0]["blocks"][0]["text"]
 
-    def ocr(self, image: bytes, lang: str | None = None, meta=None) -> list[tuple[list[list[float]], str, float]]:
+    def ocr(self, image: bytes, lang: str | None = None, meta=None) -> list[tuple[list[list[float]], str, float]] | str:
         sent = self._sent.get(hashlib.sha1(image).hexdigest()) if self._sent else None
         result = self._post(sent.image if sent else image, lang, level="line")
+        if self.text:
+            return result["text"]
         predictions = []
         for line in (line for block in result["pages"][0]["blocks"] for line in block["lines"]):
             polygon = sent.to_page(line["polygon"]) if sent is not None else line["polygon"]

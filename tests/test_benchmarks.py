@@ -65,3 +65,13 @@ def test_a_page_sent_between_its_neighbours_is_scored_on_its_own_lines(tmp_path:
     # its lines are moved back onto it and its neighbours' left out (kept, they would cut precision to a third; the
     # form sent alone: det F1 0.62, precision 0.54)
     assert page["det_f1"] >= 0.5 and page["det_precision"] >= 0.45
+
+
+@pytest.mark.timeout(600)
+def test_a_pages_text_can_be_scored_as_returned_in_its_reading_order(tmp_path: Path, dev_data: Path) -> None:
+    stdout = run_dev_set(tmp_path, "--engines", "ppocr-tiny", "--task", "page", "--as-text", "--limit", "1",
+                         "--concurrency", "1", "--interactive-boxes", "0")
+    assert "page CER of the text as returned" in stdout
+    page = json.loads((tmp_path / "dev_ppocr-tiny_default_c1_text.json").read_text())["page"]
+    # the scorer took the text, not lines: nothing to match boxes with, the words and their order still scored
+    assert page["text_only_pages"] == 1 and page["bow_f1_ci"] >= 0.6 and page["page_cer_ci"] < 0.3
