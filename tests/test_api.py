@@ -300,6 +300,9 @@ def test_a_form_and_a_receipt_read_row_by_row_each_label_by_its_value(client: Te
     text = post_json(client, image_base64=b64(encode(image)), engine=engine).json()["text"]
     # not all the labels, then all the values; not all the items, then all the prices
     assert Levenshtein.distance(text.split(), words) <= 2, text
+    # each row one line of the text, as printed
+    rows = [f"{label} {value}" for label, value in FORM + RECEIPT]
+    assert sum(row in text.splitlines() for row in rows) >= len(rows) - 2, text
 
 
 def test_rotated_page_text_keeps_its_direction_in_polygons(client: TestClient) -> None:

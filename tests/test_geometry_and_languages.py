@@ -20,7 +20,7 @@ from ocrserver.layout import (
     split_into_words,
     without_cut_pieces,
 )
-from ocrserver.result import Line, Polygon, Word, rect_polygon
+from ocrserver.result import Block, Line, Page, Polygon, Word, rect_polygon
 from ocrserver.settings import load_settings
 from tests.helpers import render_lines
 
@@ -169,6 +169,19 @@ def test_fields_side_by_side_read_row_by_row_even_where_rows_touch_and_a_line_cu
     # still read in order
     paragraph[1:3] = [line("second", 10, 24, 120, 44), line("line, and the rest of it", 200, 25, 600, 45)]
     assert "\n".join(b.text for b in group_into_blocks(paragraph)) == "\n".join(ln.text for ln in paragraph)
+
+
+def test_a_pages_text_puts_fields_of_one_row_on_one_line_but_not_paragraphs_or_columns_of_vertical_writing() -> None:
+    def block(*lines: tuple[str, float, float, float, float]) -> Block:
+        return Block(lines=[Line(text=text, confidence=1.0, polygon=rect_polygon(*box)) for text, *box in lines])
+
+    fields = [block(("TOTAL", 10, 100, 90, 124)), block(("26.17", 400, 102, 460, 126)), block(("CASH", 10, 130, 80, 154))]
+    assert Page(width=500, height=200, blocks=fields).text == "TOTAL 26.17\nCASH"
+    # a paragraph beside a field keeps its lines; columns of vertical writing side by side keep theirs
+    beside_paragraph = [block(("first", 10, 0, 300, 20), ("second", 10, 24, 300, 44)), block(("note", 400, 20, 460, 40))]
+    assert Page(width=500, height=100, blocks=beside_paragraph).text == "first\nsecond\nnote"
+    columns = [block(("竖排第一列", 150, 10, 180, 200)), block(("竖排第二列", 200, 10, 230, 200))]
+    assert Page(width=300, height=300, blocks=columns).text == "竖排第一列\n竖排第二列"
 
 
 def test_a_printed_rule_between_two_lines_is_found_but_words_and_underlines_are_not_taken_for_one() -> None:

@@ -110,6 +110,17 @@ def lines_with_polygons_mapped(lines: list[Line], mapping: Callable[[Polygon], P
     ]
 
 
+def _one_line_beside(left: Block, right: Block) -> bool:
+    """Whether two blocks of one line each, written across (not three times as high as wide, as a column of
+    vertical writing is; a lone character may be higher than wide), lie side by side on one row: their middles
+    less than half the lower one's height apart, ``right`` after ``left``."""
+    if len(left.lines) != 1 or len(right.lines) != 1:
+        return False
+    (lx0, ly0, lx1, ly1), (rx0, ry0, rx1, ry1) = bbox_of(left.lines[0].polygon), bbox_of(right.lines[0].polygon)
+    across = 3 * (lx1 - lx0) > ly1 - ly0 and 3 * (rx1 - rx0) > ry1 - ry0
+    return across and rx0 >= lx1 - 0.5 * min(ly1 - ly0, ry1 - ry0) and abs((ly0 + ly1) - (ry0 + ry1)) / 2 < 0.5 * min(ly1 - ly0, ry1 - ry0)
+
+
 @dataclass
 class Page:
     width: int
@@ -119,7 +130,18 @@ class Page:
 
     @property
     def text(self) -> str:
-        return "\n".join(block.text for block in self.blocks if block.text)
+        """The blocks' text, one under the other, except that blocks of one line written across, each beside the
+        one before on its row (a form's label and its value, a receipt's item and its price, a table's cells), make
+        one line of text, a space apart."""
+        rows: list[str] = []
+        before: Block | None = None
+        for block in (block for block in self.blocks if block.text):
+            if before is not None and _one_line_beside(before, block):
+                rows[-1] += " " + block.text
+            else:
+                rows.append(block.text)
+            before = block
+        return "\n".join(rows)
 
     @property
     def lines(self) -> list[Line]:
