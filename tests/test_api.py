@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 from rapidfuzz.distance import Levenshtein
 
+from ocrserver.deskew import turned
 from tests.helpers import bag_of_words_f1, cer, encode, font, render_lines, render_prose, render_rotated_line
 
 LINES = ["Invoice 4711 paid in full", "Total amount 42.50 EUR"]
@@ -294,9 +295,12 @@ def _form_and_receipt() -> tuple[Image.Image, list[str]]:
     return image, words
 
 
+@pytest.mark.parametrize("askew", [0, 4], ids=["level", "4 degrees askew"])
 @pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
-def test_a_form_and_a_receipt_read_row_by_row_each_label_by_its_value(client: TestClient, engine: str) -> None:
+def test_a_form_and_a_receipt_read_row_by_row_each_label_by_its_value(client: TestClient, engine: str, askew: float) -> None:
     image, words = _form_and_receipt()
+    # scanned askew, a value lies 20 px higher or lower than its label, an item's price than the item
+    image = turned(image, askew).image if askew else image
     text = post_json(client, image_base64=b64(encode(image)), engine=engine).json()["text"]
     # not all the labels, then all the values; not all the items, then all the prices
     assert Levenshtein.distance(text.split(), words) <= 2, text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 
 import numpy as np
@@ -169,6 +170,21 @@ def test_fields_side_by_side_read_row_by_row_even_where_rows_touch_and_a_line_cu
     # still read in order
     paragraph[1:3] = [line("second", 10, 24, 120, 44), line("line, and the rest of it", 200, 25, 600, 45)]
     assert "\n".join(b.text for b in group_into_blocks(paragraph)) == "\n".join(ln.text for ln in paragraph)
+
+
+def test_fields_of_a_page_scanned_askew_still_read_row_by_row() -> None:
+    # labels and values 300 px apart, turned 4 degrees clockwise about the page's corner: each value lies 21 px
+    # lower than its label, rows are 24 px apart, so on the page's own axes a value shares the next label's row
+    turn = math.radians(4)
+
+    def line(text: str, x0: float, y0: float, x1: float, y1: float) -> Line:
+        corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+        return Line(text=text, confidence=1.0, polygon=[(x * math.cos(turn) - y * math.sin(turn), x * math.sin(turn) + y * math.cos(turn)) for x, y in corners])
+
+    form = [line(f"{kind} {row}", x0, 100 + 24 * row, x1, 100 + 24 * row + 20) for row in range(5) for kind, x0, x1 in (("label", 10, 130), ("value", 300, 560))]
+    blocks = group_into_blocks(form)
+    assert [b.text for b in blocks] == [f"{kind} {row}" for row in range(5) for kind in ("label", "value")]
+    assert blocks[1].lines[0] is form[1]  # the lines as found on the page, not turned level
 
 
 def test_a_pages_text_puts_fields_of_one_row_on_one_line_but_not_paragraphs_or_columns_of_vertical_writing() -> None:

@@ -36,7 +36,47 @@ Box = tuple[float, float, float, float]
 RUNNING_TEXT_LINE = 8
 
 
+# A page whose lines of text slant by more than this many degrees (the median of its wide lines, up to
+# MOST_SLANT) is grouped into blocks and ordered as if turned level.
+LEVEL_WITHIN = 0.5
+MOST_SLANT = 20.0
+
+
 def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
+    """Lines grouped into blocks in reading order (``_grouped``); on a page scanned askew, as if turned level, so
+    that a row's fields, which lie higher or lower across the page, still share their row (no printed rules
+    are then looked for on ``page``)."""
+    slant = _slant(lines)
+    if abs(slant) <= LEVEL_WITHIN:
+        return _grouped(lines, page)
+    cos, sin = math.cos(math.radians(slant)), math.sin(math.radians(slant))
+    leveled: dict[int, Line] = {}  # the line on the page, by the id of its level stand-in
+    stand_ins = []
+    for line in lines:
+        stand_in = Line(text=line.text, confidence=line.confidence,
+                        polygon=[(x * cos + y * sin, y * cos - x * sin) for x, y in line.polygon])
+        leveled[id(stand_in)] = line
+        stand_ins.append(stand_in)
+    return [Block(lines=[leveled[id(stand_in)] for stand_in in block.lines]) for block in _grouped(stand_ins, None)]
+
+
+def _slant(lines: list[Line]) -> float:
+    """The median slant, in degrees (clockwise positive), of the lines at least three times as long as high (their
+    top edge from the first corner to the second), leaving out lines that slant by more than ``MOST_SLANT`` (text
+    written down or up the page); 0 for fewer than three such lines."""
+    slants = []
+    for line in lines:
+        if len(line.polygon) != 4:
+            continue
+        (x0, y0), (x1, y1), _, (x3, y3) = line.polygon
+        length, height = math.hypot(x1 - x0, y1 - y0), math.hypot(x3 - x0, y3 - y0)
+        slant = math.degrees(math.atan2(y1 - y0, x1 - x0))
+        if length >= 3 * height and abs(slant) <= MOST_SLANT:
+            slants.append(slant)
+    return float(np.median(slants)) if len(slants) >= 3 else 0.0
+
+
+def _grouped(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
     """Group lines into blocks: a line joins the block above it when it starts close below it and overlaps it
     horizontally, and no printed rule runs between them on ``page`` (the image the lines were read from, when
     given): the cells of a ruled table, one under the other, are fields of their rows, not a paragraph. Nor does

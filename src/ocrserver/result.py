@@ -8,6 +8,7 @@ its orientation.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -111,14 +112,30 @@ def lines_with_polygons_mapped(lines: list[Line], mapping: Callable[[Polygon], P
 
 
 def _one_line_beside(left: Block, right: Block) -> bool:
-    """Whether two blocks of one line each, written across (not three times as high as wide, as a column of
-    vertical writing is; a lone character may be higher than wide), lie side by side on one row: their middles
-    less than half the lower one's height apart, ``right`` after ``left``."""
+    """Whether two blocks of one line each, written across (not three times as high as long, as a column of
+    vertical writing is; a lone character may be higher than wide), lie side by side on one row: ``right``
+    after ``left`` along ``left``'s direction of writing, their middles less than half the lower one's height
+    apart across it (so on a page scanned askew too)."""
     if len(left.lines) != 1 or len(right.lines) != 1:
         return False
-    (lx0, ly0, lx1, ly1), (rx0, ry0, rx1, ry1) = bbox_of(left.lines[0].polygon), bbox_of(right.lines[0].polygon)
-    across = 3 * (lx1 - lx0) > ly1 - ly0 and 3 * (rx1 - rx0) > ry1 - ry0
-    return across and rx0 >= lx1 - 0.5 * min(ly1 - ly0, ry1 - ry0) and abs((ly0 + ly1) - (ry0 + ry1)) / 2 < 0.5 * min(ly1 - ly0, ry1 - ry0)
+    a, b = _corners(left.lines[0].polygon), _corners(right.lines[0].polygon)
+    length, height_a, height_b = math.dist(a[0], a[1]), math.dist(a[0], a[3]), math.dist(b[0], b[3])
+    if length == 0 or 3 * length <= height_a or 3 * math.dist(b[0], b[1]) <= height_b:
+        return False
+    along = ((a[1][0] - a[0][0]) / length, (a[1][1] - a[0][1]) / length)
+    lower = min(height_a, height_b)
+    after = (b[0][0] - a[1][0]) * along[0] + (b[0][1] - a[1][1]) * along[1] >= -0.5 * lower
+    (ax, ay), (bx, by) = _middle(a), _middle(b)
+    return after and abs((by - ay) * along[0] - (bx - ax) * along[1]) < 0.5 * lower
+
+
+def _middle(polygon: Polygon) -> Point:
+    return sum(x for x, _ in polygon) / len(polygon), sum(y for _, y in polygon) / len(polygon)
+
+
+def _corners(polygon: Polygon) -> Polygon:
+    """A line's four corners from the top-left of its text, clockwise: its polygon's own, or its box's."""
+    return polygon if len(polygon) == 4 else rect_polygon(*bbox_of(polygon))
 
 
 @dataclass
