@@ -309,6 +309,22 @@ def test_a_form_and_a_receipt_read_row_by_row_each_label_by_its_value(client: Te
     assert sum(row in text.splitlines() for row in rows) >= len(rows) - 2, text
 
 
+BILL_TO = ["Bill to:", "Maria Lopez", "12 Harbour Street, Flat 4", "Springfield SP1 4RT", "United Kingdom"]
+SHIP_TO = ["Ship to:", "Quayside Logistics plc", "Unit 7, Dockside Park", "Portsmouth PO2 8QA", "United Kingdom"]
+
+
+@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
+def test_two_addresses_side_by_side_on_an_invoice_read_one_after_the_other(client: TestClient, engine: str) -> None:
+    # their lines share rows as a form's labels and values do, but neither side is a label or an amount
+    image = Image.new("RGB", (1100, 360), "white")
+    draw, face = ImageDraw.Draw(image), font(20)
+    for row, (left, right) in enumerate(zip(BILL_TO, SHIP_TO, strict=True)):
+        draw.text((60, 60 + 28 * row), left, fill="black", font=face)
+        draw.text((560, 60 + 28 * row), right, fill="black", font=face)
+    text = post_json(client, image_base64=b64(encode(image)), engine=engine).json()["text"]
+    assert Levenshtein.distance(text.split(), " ".join(BILL_TO + SHIP_TO).split()) <= 2, text
+
+
 def test_rotated_page_text_keeps_its_direction_in_polygons(client: TestClient) -> None:
     image, _ = render_rotated_line("Slanted receipt line 77", 20)
     line = post_json(client, image_base64=b64(encode(image))).json()["pages"][0]["blocks"][0]["lines"][0]

@@ -155,8 +155,15 @@ def test_fields_side_by_side_read_row_by_row_even_where_rows_touch_and_a_line_cu
 
     # labels and values whose boxes overlap a fifth of their height (rows 24 px apart, boxes 30 px high): one
     # block each, in rows; the labels one under the other are no paragraph
-    form = [line(f"{kind} {row}", x0, 24 * row, x1, 24 * row + 30) for row in range(4) for kind, x0, x1 in (("label", 10, 90), ("value", 200, 330))]
-    assert [b.text for b in group_into_blocks(form)] == [f"{kind} {row}" for row in range(4) for kind in ("label", "value")]
+    form = [line(f"{kind} {row}{colon}", x0, 24 * row, x1, 24 * row + 30) for row in range(4)
+            for kind, colon, x0, x1 in (("label", ":", 10, 90), ("value", "", 200, 330))]
+    assert [b.text for b in group_into_blocks(form)] == [f"{kind} {row}{colon}" for row in range(4) for kind, colon in (("label", ":"), ("value", ""))]
+    # the same rows of words, neither labels nor amounts, under two labels heading them: two addresses side by side,
+    # each read down
+    addresses = [line("Bill to:", 10, 0, 90, 30), line("Ship to:", 400, 0, 480, 30)]
+    addresses += [line(f"{side} address {row}", x0, 24 * row, x0 + 200, 24 * row + 30) for side, x0 in (("left", 10), ("right", 400)) for row in range(1, 4)]
+    assert [b.text for b in group_into_blocks(addresses)] == ["Bill to:\n" + "\n".join(f"left address {row}" for row in range(1, 4)),
+                                                                "Ship to:\n" + "\n".join(f"right address {row}" for row in range(1, 4))]
     # a receipt: an item, under it its code beside its quantity and price, then the next item; the second item
     # does not join the first across the code between them
     receipt = [line("item one", 10, 0, 200, 24), line("code 1", 12, 26, 140, 50), line("1 x", 300, 28, 340, 50),
@@ -181,9 +188,10 @@ def test_fields_of_a_page_scanned_askew_still_read_row_by_row() -> None:
         corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
         return Line(text=text, confidence=1.0, polygon=[(x * math.cos(turn) - y * math.sin(turn), x * math.sin(turn) + y * math.cos(turn)) for x, y in corners])
 
-    form = [line(f"{kind} {row}", x0, 100 + 24 * row, x1, 100 + 24 * row + 20) for row in range(5) for kind, x0, x1 in (("label", 10, 130), ("value", 300, 560))]
+    form = [line(f"{kind} {row}{colon}", x0, 100 + 24 * row, x1, 100 + 24 * row + 20) for row in range(5)
+            for kind, colon, x0, x1 in (("label", ":", 10, 130), ("value", "", 300, 560))]
     blocks = group_into_blocks(form)
-    assert [b.text for b in blocks] == [f"{kind} {row}" for row in range(5) for kind in ("label", "value")]
+    assert [b.text for b in blocks] == [f"{kind} {row}{colon}" for row in range(5) for kind, colon in (("label", ":"), ("value", ""))]
     assert blocks[1].lines[0] is form[1]  # the lines as found on the page, not turned level
 
 

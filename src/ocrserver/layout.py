@@ -87,7 +87,7 @@ def _grouped(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
     is the rest of it, cut at a wide gap. No line joins a block across another line."""
     lines = sorted(lines, key=lambda line: bbox_of(line.polygon)[1])
     boxes = [bbox_of(line.polygon) for line in lines]
-    on_row, field = _beside(boxes)
+    on_row, field = _beside(boxes, [line.text for line in lines])
     blocks: list[list[Line]] = []
     widths: list[tuple[float, float]] = []  # each block's left and right edge
     open_blocks: dict[int, int] = {}  # the blocks a line may still join: each one's last line, an index into boxes
@@ -112,10 +112,13 @@ def _grouped(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
     return in_reading_order([Block(lines=sort_reading_order(block)) for block in blocks])
 
 
-def _beside(boxes: list[Box]) -> tuple[np.ndarray, np.ndarray]:
-    """For each two boxes (x0, y0, x1, y1), whether they lie side by side on one row (their middles less than half
-    the lower one's height apart, sharing no width); and for each box, whether it is a field: beside another, not
-    both ``RUNNING_TEXT_LINE`` line heights long as the lines of two columns of prose are."""
+def _beside(boxes: list[Box], texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """For each two lines (their boxes x0, y0, x1, y1 and texts), whether they lie side by side on one row (their
+    middles less than half the lower one's height apart, sharing no width); and for each line, whether it is a
+    field: beside another, not both ``RUNNING_TEXT_LINE`` line heights long as the lines of two columns of prose
+    are, and one of a row of three or more (a table's row, a form's fields), or a label (ending in a colon) beside
+    its value, or beside an amount (mostly digits). Two lines of words side by side, as two addresses set beside
+    each other are (under "Bill to:" and "Ship to:"), are no fields: each keeps to its block."""
     if not boxes:
         return np.zeros((0, 0), dtype=bool), np.zeros(0, dtype=bool)
     x0, y0, x1, y1 = np.asarray(boxes, dtype=np.float64).T
@@ -123,7 +126,16 @@ def _beside(boxes: list[Box]) -> tuple[np.ndarray, np.ndarray]:
     same_row = np.abs(middle[:, None] - middle[None, :]) < 0.5 * np.minimum(height[:, None], height[None, :])
     on_row = same_row & ((x0[:, None] >= x1[None, :]) | (x1[:, None] <= x0[None, :]))
     short = x1 - x0 < RUNNING_TEXT_LINE * height
-    return on_row, (on_row & (short[:, None] | short[None, :])).any(axis=1)
+    label = np.array([text.rstrip().endswith((":", "：")) for text in texts], dtype=bool)
+    amount = np.array([_mostly_digits(text) for text in texts], dtype=bool)
+    telling = (on_row.sum(axis=1) >= 2)[:, None] | (label[:, None] != label[None, :]) | amount[:, None] | amount[None, :]
+    return on_row, (on_row & (short[:, None] | short[None, :]) & telling).any(axis=1)
+
+
+def _mostly_digits(text: str) -> bool:
+    """Whether at least half of the text's characters, spaces aside, are digits (an amount, a date, a number)."""
+    characters = [character for character in text if not character.isspace()]
+    return bool(characters) and 2 * sum(character.isdigit() for character in characters) >= len(characters)
 
 
 def _goes_on_below(box: Box, last: Box, page: np.ndarray | None) -> bool:
