@@ -20,7 +20,7 @@ from ocrserver.geometry import parse_region, rectify, rotated_rect_polygon
 from ocrserver.imaging import decode_pages
 from ocrserver.labelstudio.backend import polygon_value, rectangle_value
 from ocrserver.layout import count_text_lines, group_into_blocks, loose_text_rows, split_into_words
-from ocrserver.result import Line, rect_polygon
+from ocrserver.result import Line
 from ocrserver.settings import load_settings
 
 finite = st.floats(min_value=-1e5, max_value=1e5, allow_nan=False, allow_infinity=False)
@@ -108,9 +108,10 @@ def test_word_split_covers_the_words_in_order(text: str, confidence: float) -> N
     assert lefts == sorted(lefts)
 
 
-@given(st.lists(st.tuples(coordinate, coordinate, st.floats(0, 300), st.floats(0, 60)), max_size=40))
-def test_blocks_hold_every_line_once_whatever_the_layout(boxes: list[tuple[float, float, float, float]]) -> None:
-    lines = [Line(text=str(n), confidence=1.0, polygon=rect_polygon(x, y, x + w, y + h)) for n, (x, y, w, h) in enumerate(boxes)]
+@given(st.lists(st.tuples(coordinate, coordinate, st.floats(0, 300), st.floats(0, 60)), max_size=40), st.floats(-12, 12))
+def test_blocks_hold_every_line_once_whatever_the_layout(boxes: list[tuple[float, float, float, float]], slant: float) -> None:
+    # the lines' texts are their numbers: some read as amounts, none as labels
+    lines = [Line(text=str(n), confidence=1.0, polygon=rotated_rect_polygon(x, y, w, h, slant)) for n, (x, y, w, h) in enumerate(boxes)]
     blocks = group_into_blocks(lines)
     assert sorted(int(line.text) for block in blocks for line in block.lines) == list(range(len(lines)))
 

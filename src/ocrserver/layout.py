@@ -80,11 +80,11 @@ def _grouped(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
     """Group lines into blocks: a line joins the block above it when it starts close below it and overlaps it
     horizontally, and no printed rule runs between them on ``page`` (the image the lines were read from, when
     given): the cells of a ruled table, one under the other, are fields of their rows, not a paragraph. Nor does
-    a field join a block below or above (a line that shares its row with another, not both running text:
-    ``_beside``): a form's labels and values, a receipt's items and prices, a table's cells are blocks of their
-    own, read row by row, each row across, while the lines of two columns of prose side by side still make
-    paragraphs. A line beside a block's last line, within the block's width (give or take half a line height),
-    is the rest of it, cut at a wide gap. No line joins a block across another line."""
+    a field join a block below or above (``_beside``: a line in a row of three or more, a label beside its value,
+    an amount beside its item): a form's labels and values, a receipt's items and prices, a table's cells are
+    blocks of their own, read row by row, each row across, while two columns of prose or two addresses side by
+    side still make blocks. A line beside a block's last line, within the block's width (give or take half a
+    line height), is the rest of it, cut at a wide gap. No line joins a block across another line."""
     lines = sorted(lines, key=lambda line: bbox_of(line.polygon)[1])
     boxes = [bbox_of(line.polygon) for line in lines]
     on_row, field = _beside(boxes, [line.text for line in lines])
