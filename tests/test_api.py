@@ -325,6 +325,21 @@ def test_two_addresses_side_by_side_on_an_invoice_read_one_after_the_other(clien
     assert Levenshtein.distance(text.split(), " ".join(BILL_TO + SHIP_TO).split()) <= 2, text
 
 
+def test_a_number_written_in_a_comb_of_boxes_reads_as_one_line(client: TestClient) -> None:
+    # the detector finds each box's digit apart: one line (one Label Studio region) and one word per number
+    image = Image.new("RGB", (900, 200), "white")
+    draw, face = ImageDraw.Draw(image), font(24)
+    for label, x, number in (("Sort code", 40, "204617"), ("Account", 500, "4471")):
+        draw.text((x, 70), label, fill="black", font=face)
+        for n, digit in enumerate(number):
+            left = x + (180 if x == 40 else 120) + 36 * n
+            draw.rectangle((left, 60, left + 36, 104), outline="black", width=2)
+            draw.text((left + 10, 68), digit, fill="black", font=face)
+    body = post_json(client, image_base64=b64(encode(image)), engine="ppocr", level="line").json()
+    assert body["text"] == "Sort code 204617 Account 4471"
+    assert [line["text"] for block in body["pages"][0]["blocks"] for line in block["lines"]] == ["Sort code", "204617", "Account", "4471"]
+
+
 def test_rotated_page_text_keeps_its_direction_in_polygons(client: TestClient) -> None:
     image, _ = render_rotated_line("Slanted receipt line 77", 20)
     line = post_json(client, image_base64=b64(encode(image))).json()["pages"][0]["blocks"][0]["lines"][0]

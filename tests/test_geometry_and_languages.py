@@ -15,13 +15,14 @@ from ocrserver.errors import InvalidRegion, UnsupportedLanguage
 from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect_polygon, turned_back
 from ocrserver.languages import normalize_language, parse_languages, tesseract_code
 from ocrserver.layout import (
+    combs_joined,
     group_into_blocks,
     ruled_between,
     split_at_wide_gaps,
     split_into_words,
     without_cut_pieces,
 )
-from ocrserver.result import Block, Line, Page, Polygon, Word, rect_polygon
+from ocrserver.result import Block, Line, Page, Polygon, Word, bbox_of, rect_polygon
 from ocrserver.settings import load_settings
 from tests.helpers import render_lines
 
@@ -193,6 +194,25 @@ def test_fields_of_a_page_scanned_askew_still_read_row_by_row() -> None:
     blocks = group_into_blocks(form)
     assert [b.text for b in blocks] == [f"{kind} {row}{colon}" for row in range(5) for kind, colon in (("label", ":"), ("value", ""))]
     assert blocks[1].lines[0] is form[1]  # the lines as found on the page, not turned level
+
+
+def test_a_number_written_in_a_comb_of_boxes_is_one_line_but_a_scale_of_spaced_numbers_is_not() -> None:
+    def line(text: str, x0: float, y0: float = 100, height: float = 28) -> Line:
+        return Line(text=text, confidence=0.9, polygon=rect_polygon(x0, y0, x0 + 20, y0 + height))
+
+    # a sort code, one digit a box (36 px apart), found digit by digit, beside its label
+    label = Line(text="Sort code", confidence=1.0, polygon=rect_polygon(20, 100, 150, 128))
+    comb = [line(digit, 220 + 36 * n) for n, digit in enumerate("204617")]
+    joined = combs_joined([label, *comb])
+    assert [ln.text for ln in joined] == ["Sort code", "204617"]
+    assert bbox_of(joined[1].polygon) == (220, 100, 420, 128) and [w.text for w in joined[1].words] == ["204617"]
+    # a date in three groups of boxes, a little apart: each group one line
+    date = [line(digit, x0) for digit, x0 in zip("07112026", (200, 230, 276, 306, 352, 382, 412, 442), strict=True)]
+    assert [ln.text for ln in combs_joined(date)] == ["07", "11", "2026"]
+    # a rating scale's numbers, far apart, and two characters alone, stay as they are
+    scale = [line(str(n), 100 + 90 * n) for n in range(1, 6)]
+    assert combs_joined(scale) == scale
+    assert combs_joined(comb[:2]) == comb[:2]
 
 
 def test_a_pages_text_puts_fields_of_one_row_on_one_line_but_not_paragraphs_or_columns_of_vertical_writing() -> None:

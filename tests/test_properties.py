@@ -19,7 +19,13 @@ from ocrserver.errors import ImageTooLarge, InvalidImage, InvalidRegion
 from ocrserver.geometry import parse_region, rectify, rotated_rect_polygon
 from ocrserver.imaging import decode_pages
 from ocrserver.labelstudio.backend import polygon_value, rectangle_value
-from ocrserver.layout import count_text_lines, group_into_blocks, loose_text_rows, split_into_words
+from ocrserver.layout import (
+    combs_joined,
+    count_text_lines,
+    group_into_blocks,
+    loose_text_rows,
+    split_into_words,
+)
 from ocrserver.result import Line
 from ocrserver.settings import load_settings
 
@@ -110,10 +116,16 @@ def test_word_split_covers_the_words_in_order(text: str, confidence: float) -> N
 
 @given(st.lists(st.tuples(coordinate, coordinate, st.floats(0, 300), st.floats(0, 60)), max_size=40), st.floats(-12, 12))
 def test_blocks_hold_every_line_once_whatever_the_layout(boxes: list[tuple[float, float, float, float]], slant: float) -> None:
-    # the lines' texts are their numbers: some read as amounts, none as labels
-    lines = [Line(text=str(n), confidence=1.0, polygon=rotated_rect_polygon(x, y, w, h, slant)) for n, (x, y, w, h) in enumerate(boxes)]
+    # the lines' texts are their numbers after a "#": amounts, no labels, never one character of a comb of boxes
+    lines = [Line(text=f"#{n}", confidence=1.0, polygon=rotated_rect_polygon(x, y, w, h, slant)) for n, (x, y, w, h) in enumerate(boxes)]
     blocks = group_into_blocks(lines)
-    assert sorted(int(line.text) for block in blocks for line in block.lines) == list(range(len(lines)))
+    assert sorted(int(line.text[1:]) for block in blocks for line in block.lines) == list(range(len(lines)))
+
+
+@given(st.lists(st.tuples(st.sampled_from("0123456789AB"), coordinate, st.floats(0, 60), st.floats(0, 40)), max_size=30))
+def test_combs_keep_every_character_once(characters: list[tuple[str, float, float, float]]) -> None:
+    lines = [Line(text=text, confidence=1.0, polygon=rotated_rect_polygon(x, y, 20, h, 0)) for text, x, y, h in characters]
+    assert sorted("".join(line.text for line in combs_joined(lines))) == sorted(text for text, *_ in characters)
 
 
 # ---- every API operation: no server errors -------------------------------------------------------------

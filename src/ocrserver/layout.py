@@ -43,9 +43,10 @@ MOST_SLANT = 20.0
 
 
 def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
-    """Lines grouped into blocks in reading order (``_grouped``); on a page scanned askew, as if turned level, so
-    that a row's fields, which lie higher or lower across the page, still share their row (no printed rules
-    are then looked for on ``page``)."""
+    """Lines grouped into blocks in reading order (``_grouped``), a number written in a comb of boxes read as one
+    line (``combs_joined``); on a page scanned askew, as if turned level, so that a row's fields, which lie higher
+    or lower across the page, still share their row (no printed rules are then looked for on ``page``)."""
+    lines = combs_joined(lines)
     slant = _slant(lines)
     if abs(slant) <= LEVEL_WITHIN:
         return _grouped(lines, page)
@@ -58,6 +59,69 @@ def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list
         leveled[id(stand_in)] = line
         stand_ins.append(stand_in)
     return [Block(lines=[leveled[id(stand_in)] for stand_in in block.lines]) for block in _grouped(stand_ins, None)]
+
+
+# Single letters or digits found one by one, at least COMB_RUN in a row, each at most COMB_GAP of its height from
+# the next, are a number or code written in a comb of boxes (a sort code, a date, a postcode on a form): the
+# characters as far apart as most of the run's (within COMB_PITCH of its median step) make one line.
+COMB_RUN = 3
+COMB_GAP = 1.0
+COMB_PITCH = 0.3
+
+
+def combs_joined(lines: list[Line]) -> list[Line]:
+    """The lines, with each run of single characters written in a comb of boxes (the detector finds each box's
+    character apart) joined into one line: "2", "0", "4", "6", "1", "7" → "204617". Characters run left to right
+    on a row, each close to the next (``COMB_GAP``) and evenly spaced (``COMB_PITCH``)."""
+    singles = sorted((line for line in lines if len(line.text.strip()) == 1 and line.text.strip().isalnum()),
+                     key=lambda line: bbox_of(line.polygon)[0])
+    runs: list[list[Line]] = []
+    for line in singles:
+        x0, y0, x1, y1 = bbox_of(line.polygon)
+        run = next((run for run in runs if _next_in_comb(bbox_of(run[-1].polygon), (x0, y0, x1, y1))), None)
+        if run is None:
+            runs.append([line])
+        else:
+            run.append(line)
+    joined: dict[int, Line] = {}  # by the id of a run's first line; its other lines are left out
+    left_out: set[int] = set()
+    for run in (run for run in runs if len(run) >= COMB_RUN):
+        for piece in _evenly_spaced(run):  # a date's day, month and year in their own groups of boxes
+            if len(piece) >= 2:
+                joined[id(piece[0])] = _one_line(piece)
+                left_out.update(id(line) for line in piece[1:])
+    return [joined.get(id(line), line) for line in lines if id(line) not in left_out]
+
+
+def _next_in_comb(before: Box, box: Box) -> bool:
+    height = min(before[3] - before[1], box[3] - box[1])
+    return (height > 0 and abs((box[1] + box[3]) - (before[1] + before[3])) / 2 < 0.5 * height
+            and -0.1 * height <= box[0] - before[2] <= COMB_GAP * height)
+
+
+def _evenly_spaced(run: list[Line]) -> list[list[Line]]:
+    """A run cut where the step from one character's middle to the next's differs from the run's median step by
+    more than ``COMB_PITCH`` of it (a wider gap between two groups, a field's end)."""
+    middles = [(bbox_of(line.polygon)[0] + bbox_of(line.polygon)[2]) / 2 for line in run]
+    steps = np.diff(middles)
+    if len(steps) == 0:
+        return [run]
+    usual = float(np.median(steps))
+    pieces = [[run[0]]]
+    for line, step in zip(run[1:], steps, strict=True):
+        if abs(step - usual) > COMB_PITCH * usual:
+            pieces.append([])
+        pieces[-1].append(line)
+    return pieces
+
+
+def _one_line(characters: list[Line]) -> Line:
+    """Characters found one by one, as one line (and one word) from the first one's left edge to the last one's right."""
+    first, last = characters[0].polygon, characters[-1].polygon
+    polygon = [first[0], last[1], last[2], first[3]] if len(first) == len(last) == 4 else rect_polygon(
+        *bbox_of([point for line in characters for point in line.polygon]))
+    text, confidence = "".join(line.text.strip() for line in characters), min(line.confidence for line in characters)
+    return Line(text=text, confidence=confidence, polygon=polygon, words=[Word(text=text, confidence=confidence, polygon=polygon)])
 
 
 def _slant(lines: list[Line]) -> float:
