@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.engines.strips import scale_seen, strips_for
@@ -17,6 +17,7 @@ from ocrserver.languages import normalize_language, parse_languages, tesseract_c
 from ocrserver.layout import (
     combs_joined,
     group_into_blocks,
+    letter_spacing_closed,
     ruled_between,
     split_at_wide_gaps,
     split_into_words,
@@ -24,7 +25,7 @@ from ocrserver.layout import (
 )
 from ocrserver.result import Block, Line, Page, Polygon, Word, bbox_of, rect_polygon
 from ocrserver.settings import load_settings
-from tests.helpers import render_lines
+from tests.helpers import font, render_lines
 
 
 def test_rectangle_and_polygon_regions_parse() -> None:
@@ -213,6 +214,26 @@ def test_a_number_written_in_a_comb_of_boxes_is_one_line_but_a_scale_of_spaced_n
     scale = [line(str(n), 100 + 90 * n) for n in range(1, 6)]
     assert combs_joined(scale) == scale
     assert combs_joined(comb[:2]) == comb[:2]
+
+
+def test_a_letter_spaced_line_is_written_as_its_words_told_apart_by_the_gaps_in_its_ink() -> None:
+    image = Image.new("L", (700, 80), 255)
+    draw, face, left = ImageDraw.Draw(image), font(28), 20.0
+    for word in ("IN", "2024", "THE"):
+        for letter in word:
+            draw.text((left, 20), letter, fill=0, font=face)
+            left += face.getlength(letter) + 12
+        left += 30
+    page = np.array(image)
+    box = rect_polygon(10, 10, left, 65)
+    read = Line(text="I N 2 0 2 4 T H E", confidence=0.8, polygon=box)
+    closed = letter_spacing_closed(read, page)
+    assert closed.text == "IN 2024 THE" and [w.text for w in closed.words] == ["IN", "2024", "THE"]
+    assert closed.polygon == box and closed.confidence == 0.8
+    # as many characters read as there are in the ink, or the line is left as it was: a word, three letters, a
+    # line whose ink holds fewer characters than it was read with
+    for text in ("IN 2024 THE", "I N 2", "I N 2 0 2 4 T H E X"):
+        assert letter_spacing_closed(Line(text=text, confidence=0.8, polygon=box), page).text == text
 
 
 def test_a_pages_text_puts_fields_of_one_row_on_one_line_but_not_paragraphs_or_columns_of_vertical_writing() -> None:

@@ -44,9 +44,11 @@ MOST_SLANT = 20.0
 
 def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
     """Lines grouped into blocks in reading order (``_grouped``), a number written in a comb of boxes read as one
-    line (``combs_joined``); on a page scanned askew, as if turned level, so that a row's fields, which lie higher
+    line (``combs_joined``), a letter-spaced word as a word (``letter_spacing_closed``); on a page scanned askew, as if turned level, so that a row's fields, which lie higher
     or lower across the page, still share their row (no printed rules are then looked for on ``page``)."""
     lines = combs_joined(lines)
+    if page is not None:
+        lines = [letter_spacing_closed(line, page) for line in lines]
     slant = _slant(lines)
     if abs(slant) <= LEVEL_WITHIN:
         return _grouped(lines, page)
@@ -91,6 +93,45 @@ def combs_joined(lines: list[Line]) -> list[Line]:
                 joined[id(piece[0])] = _one_line(piece)
                 left_out.update(id(line) for line in piece[1:])
     return [joined.get(id(line), line) for line in lines if id(line) not in left_out]
+
+
+# A line read as at least LETTER_RUN single letters or digits, each apart, is a word or words set letter-spaced
+# ("I N V O I C E"); a gap between two characters' ink more than WORD_GAP times the median gap parts two words.
+LETTER_RUN = 4
+WORD_GAP = 1.8
+
+
+def letter_spacing_closed(line: Line, page: np.ndarray) -> Line:
+    """The line, its spaces between the letters of a word set letter-spaced left out ("I N 2 0 2 4 T H E" → "IN 2024
+    THE"): the recogniser writes a space wherever letters stand well apart. The words are told apart on ``page``,
+    where the line lies (level, within 2 degrees): its columns of ink must make as many characters as were read,
+    and the gaps between them wider than ``WORD_GAP`` times their median are the spaces between words. Any other
+    line is returned as it was."""
+    tokens = line.text.split(" ")
+    if len(tokens) < LETTER_RUN or not all(len(token) == 1 and token.isalnum() for token in tokens):
+        return line
+    (ax, ay), (bx, by) = line.polygon[0], line.polygon[1]
+    if len(line.polygon) != 4 or abs(math.degrees(math.atan2(by - ay, bx - ax))) > 2:
+        return line
+    x0, y0, x1, y1 = (max(0, round(value)) for value in bbox_of(line.polygon))
+    crop = page[y0:y1, x0:x1]
+    if crop.size == 0:
+        return line
+    inked = (_ink(crop) > 0).any(axis=0)
+    edges = np.flatnonzero(np.diff(np.r_[False, inked, False].astype(np.int8)))  # each character's first and past-last column
+    starts, ends = edges[0::2], edges[1::2]
+    if len(starts) != len(tokens):
+        return line
+    gaps = starts[1:] - ends[:-1]
+    usual = float(np.median(gaps))
+    groups: list[list[int]] = [[0]]
+    for index, gap in enumerate(gaps, start=1):
+        if gap > WORD_GAP * usual:
+            groups.append([])
+        groups[-1].append(index)
+    words = [Word(text="".join(tokens[index] for index in group), confidence=line.confidence,
+                  polygon=rect_polygon(float(x0 + starts[group[0]]), y0, float(x0 + ends[group[-1]]), y1)) for group in groups]
+    return Line(text=" ".join(word.text for word in words), confidence=line.confidence, polygon=line.polygon, words=words)
 
 
 def _next_in_comb(before: Box, box: Box) -> bool:
