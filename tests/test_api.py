@@ -340,20 +340,23 @@ def test_a_number_written_in_a_comb_of_boxes_reads_as_one_line(client: TestClien
     assert [line["text"] for block in body["pages"][0]["blocks"] for line in block["lines"]] == ["Sort code", "204617", "Account", "4471"]
 
 
-def test_a_heading_set_letter_spaced_reads_as_its_words(client: TestClient) -> None:
-    # the recogniser writes a space between letters set half their height apart: "T A X I N V O I C E 2 0 2 4"
+def test_a_heading_set_letter_spaced_reads_as_its_words_on_a_page_and_in_a_box(client: TestClient) -> None:
+    # the recogniser writes a space between letters set two thirds of their height apart: "T A X I N V O I C E 2 0 2 4"
     image, face, left = Image.new("RGB", (1000, 140), "white"), font(28), 50.0
     draw = ImageDraw.Draw(image)
     for word in ("TAX", "INVOICE", "2024"):
         for letter in word:
             draw.text((left, 50), letter, fill="black", font=face)
-            left += face.getlength(letter) + 14
+            left += face.getlength(letter) + 18
         left += 28
     body = post_json(client, image_base64=b64(encode(image)), engine="ppocr", level="word").json()
     assert body["text"] == "TAX INVOICE 2024"
     words = [word for block in body["pages"][0]["blocks"] for line in block["lines"] for word in line["words"]]
     assert [word["text"] for word in words] == ["TAX", "INVOICE", "2024"]
     assert [word["bbox"][0] for word in words] == sorted(word["bbox"][0] for word in words)
+    # a box drawn around it, as in Label Studio, reads the same
+    region = post_json(client, image_base64=b64(encode(image)), engine="ppocr", regions=[[30, 35, left + 10, 100]]).json()
+    assert region["text"] == "TAX INVOICE 2024"
 
 
 def test_rotated_page_text_keeps_its_direction_in_polygons(client: TestClient) -> None:

@@ -17,7 +17,7 @@ from ocrserver.errors import EngineFailed, InvalidRequest, OcrServerError
 from ocrserver.geometry import RectifiedCrop, parse_region, rectify, turned_back
 from ocrserver.imaging import decode_pages
 from ocrserver.languages import parse_languages
-from ocrserver.layout import count_text_lines
+from ocrserver.layout import count_text_lines, letter_spacing_closed
 from ocrserver.memory import HeapTrimmer
 from ocrserver.pool import EnginePool
 from ocrserver.result import (
@@ -203,6 +203,7 @@ def read_region(engine: Engine, page: np.ndarray, region: Polygon, languages: li
     lines = engine.read_region(image, languages)
     if _may_hold_a_sideways_line(crop.image, lines):
         lines = _surest_quarter_turn(engine, image, languages, lines)
+    lines = [letter_spacing_closed(line, crop.image) for line in lines]  # a heading set letter-spaced: its words
     return Block(lines=[_to_page(line, crop) for line in lines], polygon=list(region))
 
 
