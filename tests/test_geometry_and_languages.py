@@ -15,9 +15,7 @@ from ocrserver.errors import InvalidRegion, UnsupportedLanguage
 from ocrserver.geometry import parse_region, reading_quad, rectify, rotated_rect_polygon, turned_back
 from ocrserver.languages import normalize_language, parse_languages, tesseract_code
 from ocrserver.layout import (
-    combs_joined,
     group_into_blocks,
-    letter_spacing_closed,
     ruled_between,
     split_at_wide_gaps,
     split_into_words,
@@ -25,6 +23,7 @@ from ocrserver.layout import (
 )
 from ocrserver.result import Block, Line, Page, Polygon, Word, bbox_of, rect_polygon
 from ocrserver.settings import load_settings
+from ocrserver.spaced_characters import combs_joined, letter_spacing_closed
 from tests.helpers import font, render_lines
 
 

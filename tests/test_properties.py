@@ -20,7 +20,6 @@ from ocrserver.geometry import parse_region, rectify, rotated_rect_polygon
 from ocrserver.imaging import decode_pages
 from ocrserver.labelstudio.backend import polygon_value, rectangle_value
 from ocrserver.layout import (
-    combs_joined,
     count_text_lines,
     group_into_blocks,
     loose_text_rows,
@@ -28,6 +27,7 @@ from ocrserver.layout import (
 )
 from ocrserver.result import Line
 from ocrserver.settings import load_settings
+from ocrserver.spaced_characters import combs_joined
 
 finite = st.floats(min_value=-1e5, max_value=1e5, allow_nan=False, allow_infinity=False)
 coordinate = st.floats(min_value=0, max_value=400, allow_nan=False)

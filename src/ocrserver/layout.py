@@ -8,7 +8,9 @@ import math
 import cv2
 import numpy as np
 
-from ocrserver.result import Block, Line, Polygon, Word, bbox_of, rect_polygon
+from ocrserver.ink import ink
+from ocrserver.result import Block, Box, Line, Polygon, Word, bbox_of, rect_polygon
+from ocrserver.spaced_characters import combs_joined, letter_spacing_closed
 
 
 def _line_height(line: Line) -> float:
@@ -29,9 +31,6 @@ def sort_reading_order(lines: list[Line]) -> list[Line]:
     return ordered
 
 
-# a line's or block's box: left, top, right, bottom
-Box = tuple[float, float, float, float]
-
 # the shortest line, in line heights, that counts as a line of running text (about 20 characters)
 RUNNING_TEXT_LINE = 8
 
@@ -43,9 +42,10 @@ MOST_SLANT = 20.0
 
 
 def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
-    """Lines grouped into blocks in reading order (``_grouped``), a number written in a comb of boxes read as one
-    line (``combs_joined``), a letter-spaced word as a word (``letter_spacing_closed``); on a page scanned askew, as if turned level, so that a row's fields, which lie higher
-    or lower across the page, still share their row (no printed rules are then looked for on ``page``)."""
+    """Lines grouped into blocks in reading order (``_grouped``), a number written in a comb of boxes made one line
+    and a letter-spaced word one word first (``spaced_characters``); on a page scanned askew, as if turned level,
+    so that a row's fields, which lie higher or lower across the page, still share their row (no printed rules
+    are then looked for on ``page``)."""
     lines = combs_joined(lines)
     if page is not None:
         lines = [letter_spacing_closed(line, page) for line in lines]
@@ -61,108 +61,6 @@ def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list
         leveled[id(stand_in)] = line
         stand_ins.append(stand_in)
     return [Block(lines=[leveled[id(stand_in)] for stand_in in block.lines]) for block in _grouped(stand_ins, None)]
-
-
-# Single letters or digits found one by one, at least COMB_RUN in a row, each at most COMB_GAP of its height from
-# the next, are a number or code written in a comb of boxes (a sort code, a date, a postcode on a form): the
-# characters as far apart as most of the run's (within COMB_PITCH of its median step) make one line.
-COMB_RUN = 3
-COMB_GAP = 1.0
-COMB_PITCH = 0.3
-
-
-def combs_joined(lines: list[Line]) -> list[Line]:
-    """The lines, with each run of single characters written in a comb of boxes (the detector finds each box's
-    character apart) joined into one line: "2", "0", "4", "6", "1", "7" → "204617". Characters run left to right
-    on a row, each close to the next (``COMB_GAP``) and evenly spaced (``COMB_PITCH``)."""
-    singles = sorted((line for line in lines if len(line.text.strip()) == 1 and line.text.strip().isalnum()),
-                     key=lambda line: bbox_of(line.polygon)[0])
-    runs: list[list[Line]] = []
-    for line in singles:
-        x0, y0, x1, y1 = bbox_of(line.polygon)
-        run = next((run for run in runs if _next_in_comb(bbox_of(run[-1].polygon), (x0, y0, x1, y1))), None)
-        if run is None:
-            runs.append([line])
-        else:
-            run.append(line)
-    joined: dict[int, Line] = {}  # by the id of a run's first line; its other lines are left out
-    left_out: set[int] = set()
-    for run in (run for run in runs if len(run) >= COMB_RUN):
-        for piece in _evenly_spaced(run):  # a date's day, month and year in their own groups of boxes
-            if len(piece) >= 2:
-                joined[id(piece[0])] = _one_line(piece)
-                left_out.update(id(line) for line in piece[1:])
-    return [joined.get(id(line), line) for line in lines if id(line) not in left_out]
-
-
-# A line read as at least LETTER_RUN single letters or digits, each apart, is a word or words set letter-spaced
-# ("I N V O I C E"); a gap between two characters' ink more than WORD_GAP times the median gap parts two words.
-LETTER_RUN = 4
-WORD_GAP = 1.8
-
-
-def letter_spacing_closed(line: Line, page: np.ndarray) -> Line:
-    """The line, its spaces between the letters of a word set letter-spaced left out ("I N 2 0 2 4 T H E" → "IN 2024
-    THE"): the recogniser writes a space wherever letters stand well apart. The words are told apart on ``page``,
-    where the line lies (level, within 2 degrees): its columns of ink must make as many characters as were read,
-    and the gaps between them wider than ``WORD_GAP`` times their median are the spaces between words. Any other
-    line is returned as it was."""
-    tokens = line.text.split(" ")
-    if len(tokens) < LETTER_RUN or not all(len(token) == 1 and token.isalnum() for token in tokens):
-        return line
-    (ax, ay), (bx, by) = line.polygon[0], line.polygon[1]
-    if len(line.polygon) != 4 or abs(math.degrees(math.atan2(by - ay, bx - ax))) > 2:
-        return line
-    x0, y0, x1, y1 = (max(0, round(value)) for value in bbox_of(line.polygon))
-    crop = page[y0:y1, x0:x1]
-    if crop.size == 0:
-        return line
-    inked = (_ink(crop) > 0).any(axis=0)
-    edges = np.flatnonzero(np.diff(np.r_[False, inked, False].astype(np.int8)))  # each character's first and past-last column
-    starts, ends = edges[0::2], edges[1::2]
-    if len(starts) != len(tokens):
-        return line
-    gaps = starts[1:] - ends[:-1]
-    usual = float(np.median(gaps))
-    groups: list[list[int]] = [[0]]
-    for index, gap in enumerate(gaps, start=1):
-        if gap > WORD_GAP * usual:
-            groups.append([])
-        groups[-1].append(index)
-    words = [Word(text="".join(tokens[index] for index in group), confidence=line.confidence,
-                  polygon=rect_polygon(float(x0 + starts[group[0]]), y0, float(x0 + ends[group[-1]]), y1)) for group in groups]
-    return Line(text=" ".join(word.text for word in words), confidence=line.confidence, polygon=line.polygon, words=words)
-
-
-def _next_in_comb(before: Box, box: Box) -> bool:
-    height = min(before[3] - before[1], box[3] - box[1])
-    return (height > 0 and abs((box[1] + box[3]) - (before[1] + before[3])) / 2 < 0.5 * height
-            and -0.1 * height <= box[0] - before[2] <= COMB_GAP * height)
-
-
-def _evenly_spaced(run: list[Line]) -> list[list[Line]]:
-    """A run cut where the step from one character's middle to the next's differs from the run's median step by
-    more than ``COMB_PITCH`` of it (a wider gap between two groups, a field's end)."""
-    middles = [(bbox_of(line.polygon)[0] + bbox_of(line.polygon)[2]) / 2 for line in run]
-    steps = np.diff(middles)
-    if len(steps) == 0:
-        return [run]
-    usual = float(np.median(steps))
-    pieces = [[run[0]]]
-    for line, step in zip(run[1:], steps, strict=True):
-        if abs(step - usual) > COMB_PITCH * usual:
-            pieces.append([])
-        pieces[-1].append(line)
-    return pieces
-
-
-def _one_line(characters: list[Line]) -> Line:
-    """Characters found one by one, as one line (and one word) from the first one's left edge to the last one's right."""
-    first, last = characters[0].polygon, characters[-1].polygon
-    polygon = [first[0], last[1], last[2], first[3]] if len(first) == len(last) == 4 else rect_polygon(
-        *bbox_of([point for line in characters for point in line.polygon]))
-    text, confidence = "".join(line.text.strip() for line in characters), min(line.confidence for line in characters)
-    return Line(text=text, confidence=confidence, polygon=polygon, words=[Word(text=text, confidence=confidence, polygon=polygon)])
 
 
 def _slant(lines: list[Line]) -> float:
@@ -262,7 +160,7 @@ RULE_SPAN = 0.9
 RULE_CONTRAST = 48
 
 
-def ruled_between(page: np.ndarray, above: tuple[float, float, float, float], below: tuple[float, float, float, float]) -> bool:
+def ruled_between(page: np.ndarray, above: Box, below: Box) -> bool:
     """Whether a printed rule runs between two lines (boxes x0, y0, x1, y1) on ``page`` (grey or colour, dark
     print on light paper or light on dark): a row of ink across ``RULE_SPAN`` of their common width, between the
     middle of the upper line and the middle of the lower (a detector's box may reach over the rule). Text never
@@ -277,7 +175,7 @@ def ruled_between(page: np.ndarray, above: tuple[float, float, float, float], be
         return False
     if int(band.max()) - int(band.min()) < RULE_CONTRAST:
         return False
-    return bool((_ink(band) > 0).mean(axis=1).max() >= RULE_SPAN)
+    return bool((ink(band) > 0).mean(axis=1).max() >= RULE_SPAN)
 
 
 def in_reading_order(blocks: list[Block]) -> list[Block]:
@@ -523,11 +421,11 @@ def _text_bands(image: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
     A row is inked when it holds at least 0.15 of a typical inked row's ink, so one full-width rule cannot
     drown the text rows; bands under 0.35 of the tallest (underlines, specks) are left out.
     """
-    ink = _ink(image)
-    profile = (ink > 0).sum(axis=1)
+    marks = ink(image)
+    profile = (marks > 0).sum(axis=1)
     inked = profile[profile > 0]
     if inked.size == 0:
-        return ink, []
+        return marks, []
     rows = profile >= max(1.0, float(np.median(inked)) * 0.15)
     bands: list[tuple[int, int]] = []
     start = None
@@ -540,18 +438,9 @@ def _text_bands(image: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
     if start is not None:
         bands.append((start, len(rows)))
     if not bands:
-        return ink, []
+        return marks, []
     tallest = max(end - begin for begin, end in bands)
-    return ink, [(begin, end) for begin, end in bands if end - begin >= 0.35 * tallest]
-
-
-def _ink(image: np.ndarray) -> np.ndarray:
-    """The image's ink (255) and paper (0) by Otsu's threshold, either polarity: the lesser part is the ink."""
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    if ink.mean() > 127:  # light text on a dark background
-        ink = 255 - ink
-    return ink
+    return marks, [(begin, end) for begin, end in bands if end - begin >= 0.35 * tallest]
 
 
 def _median_character_height(ink: np.ndarray) -> float | None:

@@ -16,9 +16,10 @@ from typing import Any, Literal
 Point = tuple[float, float]
 Polygon = list[Point]
 Level = Literal["page", "block", "line", "word"]
+Box = tuple[float, float, float, float]  # left, top, right, bottom
 
 
-def bbox_of(polygon: Polygon) -> tuple[float, float, float, float]:
+def bbox_of(polygon: Polygon) -> Box:
     xs = [x for x, _ in polygon]
     ys = [y for _, y in polygon]
     return min(xs), min(ys), max(xs), max(ys)

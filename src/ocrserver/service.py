@@ -17,7 +17,7 @@ from ocrserver.errors import EngineFailed, InvalidRequest, OcrServerError
 from ocrserver.geometry import RectifiedCrop, parse_region, rectify, turned_back
 from ocrserver.imaging import decode_pages
 from ocrserver.languages import parse_languages
-from ocrserver.layout import count_text_lines, letter_spacing_closed
+from ocrserver.layout import count_text_lines
 from ocrserver.memory import HeapTrimmer
 from ocrserver.pool import EnginePool
 from ocrserver.result import (
@@ -33,6 +33,7 @@ from ocrserver.result import (
 )
 from ocrserver.settings import Settings
 from ocrserver.sources import ImageFetcher, decode_base64, has_url_scheme, is_url, safe_url
+from ocrserver.spaced_characters import letter_spacing_closed
 
 log = logging.getLogger(__name__)
 
