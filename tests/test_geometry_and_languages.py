@@ -229,10 +229,17 @@ def test_a_letter_spaced_line_is_written_as_its_words_told_apart_by_the_gaps_in_
     closed = letter_spacing_closed(read, page)
     assert closed.text == "IN 2024 THE" and [w.text for w in closed.words] == ["IN", "2024", "THE"]
     assert closed.polygon == box and closed.confidence == 0.8
-    # as many characters read as there are in the ink, or the line is left as it was: a word, three letters, a
-    # line whose ink holds fewer characters than it was read with
+    # read half spaced, as the recogniser may: the same words
+    assert letter_spacing_closed(Line(text="IN 2 0 2 4 THE", confidence=0.8, polygon=box), page).text == "IN 2024 THE"
+    # as many characters read as there are in the ink, or the line is left as it was: words, three letters, a
+    # line whose ink holds more characters than it was read with
     for text in ("IN 2024 THE", "I N 2", "I N 2 0 2 4 T H E X"):
         assert letter_spacing_closed(Line(text=text, confidence=0.8, polygon=box), page).text == text
+    # running print with single characters in it keeps its spaces: its letters stand closer than a fifth of their height
+    running = Image.new("L", (700, 80), 255)
+    ImageDraw.Draw(running).text((20, 20), "Q 1 2 3 4 answers", fill=0, font=face)
+    line = Line(text="Q 1 2 3 4 answers", confidence=0.8, polygon=rect_polygon(10, 10, 400, 65))
+    assert letter_spacing_closed(line, np.array(running)) is line
 
 
 def test_a_pages_text_puts_fields_of_one_row_on_one_line_but_not_paragraphs_or_columns_of_vertical_writing() -> None:

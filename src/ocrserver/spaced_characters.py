@@ -43,43 +43,45 @@ def combs_joined(lines: list[Line]) -> list[Line]:
     return [joined.get(id(line), line) for line in lines if id(line) not in left_out]
 
 
-# A line read as at least LETTER_RUN single letters or digits, each apart, is a word or words set letter-spaced
-# ("I N V O I C E"); a gap between two characters' ink more than WORD_GAP times the median gap parts two words.
-LETTER_RUN = 4
+# A line read with at least LETTER_RUN single letters or digits apart may be set letter-spaced ("I N V O I C E"); it
+# is when its characters' ink stands apart by a median gap of LETTER_GAP of the ink's height or more (in running
+# print, a tenth or less). A gap more than WORD_GAP times the median then parts two words.
+LETTER_RUN = 3
+LETTER_GAP = 0.25
 WORD_GAP = 1.8
 
 
 def letter_spacing_closed(line: Line, page: np.ndarray) -> Line:
-    """The line, its spaces between the letters of a word set letter-spaced left out ("I N 2 0 2 4 T H E" → "IN 2024
-    THE"): the recogniser writes a space wherever letters stand well apart. The words are told apart on ``page``,
-    where the line lies (level, within 2 degrees): its columns of ink must make as many characters as were read,
-    and the gaps between them wider than ``WORD_GAP`` times their median are the spaces between words. Any other
+    """The line written as the words of its letter-spaced print ("I N 2 0 2 4 T H E" or "TAX INVO ICE 2 0 2 4" →
+    "IN 2024 THE", "TAX INVOICE 2024"): the recogniser writes a space wherever letters stand well apart, and not
+    always the same. The words are told on ``page``, where the line lies (level, within 2 degrees): its columns
+    of ink must make as many characters as were read, apart by at least ``LETTER_GAP`` of their height (the
+    median gap), and the gaps wider than ``WORD_GAP`` times the median are the spaces between words. Any other
     line is returned as it was."""
-    tokens = line.text.split(" ")
-    if len(tokens) < LETTER_RUN or not all(len(token) == 1 and token.isalnum() for token in tokens):
-        return line
-    if len(line.polygon) != 4:
+    tokens = line.text.split()
+    if sum(len(token) == 1 and token.isalnum() for token in tokens) < LETTER_RUN or len(line.polygon) != 4:
         return line
     (ax, ay), (bx, by) = line.polygon[0], line.polygon[1]
     if abs(math.degrees(math.atan2(by - ay, bx - ax))) > 2:
         return line
     x0, y0, x1, y1 = (max(0, round(value)) for value in bbox_of(line.polygon))
-    crop = page[y0:y1, x0:x1]
-    if crop.size == 0:
-        return line
-    inked = (ink(crop) > 0).any(axis=0)
-    edges = np.flatnonzero(np.diff(np.r_[False, inked, False].astype(np.int8)))  # each character's first and past-last column
+    marks = ink(page[y0:y1, x0:x1]) > 0 if y1 > y0 and x1 > x0 else np.zeros((0, 0), dtype=bool)
+    rows = np.flatnonzero(marks.any(axis=1))
+    characters = "".join(tokens)
+    edges = np.flatnonzero(np.diff(np.r_[False, marks.any(axis=0), False].astype(np.int8)))  # each one's first and past-last column
     starts, ends = edges[0::2], edges[1::2]
-    if len(starts) != len(tokens):
+    if rows.size == 0 or len(starts) != len(characters) or len(characters) < 2:
         return line
     gaps = starts[1:] - ends[:-1]
     usual = float(np.median(gaps))
+    if usual < LETTER_GAP * (rows[-1] - rows[0] + 1):  # running print, its characters as close as usual
+        return line
     groups: list[list[int]] = [[0]]
     for index, gap in enumerate(gaps, start=1):
         if gap > WORD_GAP * usual:
             groups.append([])
         groups[-1].append(index)
-    words = [Word(text="".join(tokens[index] for index in group), confidence=line.confidence,
+    words = [Word(text="".join(characters[index] for index in group), confidence=line.confidence,
                   polygon=rect_polygon(float(x0 + starts[group[0]]), y0, float(x0 + ends[group[-1]]), y1)) for group in groups]
     return Line(text=" ".join(word.text for word in words), confidence=line.confidence, polygon=line.polygon, words=words)
 
