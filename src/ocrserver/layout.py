@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from ocrserver.ink import ink
-from ocrserver.result import Block, Box, Line, Polygon, Word, bbox_of, rect_polygon
+from ocrserver.result import Block, Box, Line, Polygon, Word, bbox_of, rect_polygon, slant_of
 from ocrserver.spaced_characters import combs_joined, letter_spacing_closed
 
 
@@ -71,10 +71,9 @@ def _slant(lines: list[Line]) -> float:
     for line in lines:
         if len(line.polygon) != 4:
             continue
-        (x0, y0), (x1, y1), _, (x3, y3) = line.polygon
-        length, height = math.hypot(x1 - x0, y1 - y0), math.hypot(x3 - x0, y3 - y0)
-        slant = math.degrees(math.atan2(y1 - y0, x1 - x0))
-        if length >= 3 * height and abs(slant) <= MOST_SLANT:
+        first, second, _, last = line.polygon
+        slant = slant_of(line.polygon)
+        if math.dist(first, second) >= 3 * math.dist(first, last) and abs(slant) <= MOST_SLANT:
             slants.append(slant)
     return float(np.median(slants)) if len(slants) >= 3 else 0.0
 
@@ -88,8 +87,8 @@ def _grouped(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
     blocks of their own, read row by row, each row across, while two columns of prose or two addresses side by
     side still make blocks. A line beside a block's last line, within the block's width (give or take half a
     line height), is the rest of it, cut at a wide gap. No line joins a block across another line."""
-    lines = sorted(lines, key=lambda line: bbox_of(line.polygon)[1])
-    boxes = [bbox_of(line.polygon) for line in lines]
+    boxed = sorted(((bbox_of(line.polygon), line) for line in lines), key=lambda pair: pair[0][1])
+    boxes, lines = [box for box, _ in boxed], [line for _, line in boxed]
     on_row, field = _beside(boxes, [line.text for line in lines])
     blocks: list[list[Line]] = []
     widths: list[tuple[float, float]] = []  # each block's left and right edge

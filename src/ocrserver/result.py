@@ -25,6 +25,13 @@ def bbox_of(polygon: Polygon) -> Box:
     return min(xs), min(ys), max(xs), max(ys)
 
 
+def slant_of(polygon: Polygon) -> float:
+    """The direction a text polygon is written in, in degrees clockwise from left to right: from its first corner
+    (the text's top-left) to its second."""
+    (x0, y0), (x1, y1) = polygon[0], polygon[1]
+    return math.degrees(math.atan2(y1 - y0, x1 - x0))
+
+
 def rect_polygon(x0: float, y0: float, x1: float, y1: float) -> Polygon:
     return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 

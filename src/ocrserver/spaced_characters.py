@@ -4,12 +4,10 @@ between its letters)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ocrserver.ink import ink
-from ocrserver.result import Box, Line, Word, bbox_of, rect_polygon
+from ocrserver.result import Box, Line, Word, bbox_of, rect_polygon, slant_of
 
 # Single letters or digits found one by one, at least COMB_RUN in a row, each at most COMB_GAP of its height from
 # the next, are a number or code written in a comb of boxes (a sort code, a date, a postcode on a form): the
@@ -27,8 +25,7 @@ def combs_joined(lines: list[Line]) -> list[Line]:
                      key=lambda line: bbox_of(line.polygon)[0])
     runs: list[list[Line]] = []
     for line in singles:
-        x0, y0, x1, y1 = bbox_of(line.polygon)
-        run = next((run for run in runs if _next_in_comb(bbox_of(run[-1].polygon), (x0, y0, x1, y1))), None)
+        run = next((run for run in runs if _next_in_comb(bbox_of(run[-1].polygon), bbox_of(line.polygon))), None)
         if run is None:
             runs.append([line])
         else:
@@ -59,10 +56,8 @@ def letter_spacing_closed(line: Line, page: np.ndarray) -> Line:
     median gap), and the gaps wider than ``WORD_GAP`` times the median are the spaces between words. Any other
     line is returned as it was."""
     tokens = line.text.split()
-    if sum(len(token) == 1 and token.isalnum() for token in tokens) < LETTER_RUN or len(line.polygon) != 4:
-        return line
-    (ax, ay), (bx, by) = line.polygon[0], line.polygon[1]
-    if abs(math.degrees(math.atan2(by - ay, bx - ax))) > 2:
+    if (sum(len(token) == 1 and token.isalnum() for token in tokens) < LETTER_RUN or len(line.polygon) != 4
+            or abs(slant_of(line.polygon)) > 2):
         return line
     x0, y0, x1, y1 = (max(0, round(value)) for value in bbox_of(line.polygon))
     marks = ink(page[y0:y1, x0:x1]) > 0 if y1 > y0 and x1 > x0 else np.zeros((0, 0), dtype=bool)
@@ -95,7 +90,7 @@ def _next_in_comb(before: Box, box: Box) -> bool:
 def _evenly_spaced(run: list[Line]) -> list[list[Line]]:
     """A run cut where the step from one character's middle to the next's differs from the run's median step by
     more than ``COMB_PITCH`` of it (a wider gap between two groups, a field's end)."""
-    middles = [(bbox_of(line.polygon)[0] + bbox_of(line.polygon)[2]) / 2 for line in run]
+    middles = [(x0 + x1) / 2 for x0, _, x1, _ in map(bbox_of, (line.polygon for line in run))]
     steps = np.diff(middles)
     if len(steps) == 0:
         return [run]

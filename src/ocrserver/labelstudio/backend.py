@@ -19,7 +19,7 @@ from ocrserver.errors import InvalidRegion, InvalidRequest, OcrServerError
 from ocrserver.geometry import rotated_rect_polygon
 from ocrserver.labelstudio.config import POLYGON_TAGS, RECTANGLE_TAGS, Control, OcrLabelConfig
 from ocrserver.labelstudio.files import LabelStudioFiles
-from ocrserver.result import Polygon, bbox_of
+from ocrserver.result import Polygon, bbox_of, slant_of
 from ocrserver.service import OcrOptions, OcrService
 from ocrserver.settings import Settings
 
@@ -280,7 +280,7 @@ def rectangle_value(polygon: Polygon, width: int, height: int) -> dict[str, floa
     """Label Studio rectangle (percent, rotation in degrees about the top-left corner) for a text polygon."""
     (x0, y0), (x1, y1) = polygon[0], polygon[1]
     x3, y3 = polygon[3] if len(polygon) >= 4 else polygon[-1]
-    angle = math.degrees(math.atan2(y1 - y0, x1 - x0))
+    angle = slant_of(polygon)
     if len(polygon) != 4 or abs(angle) < 1.0:
         bx0, by0, bx1, by1 = bbox_of(polygon)
         bx0, bx1 = _clamp(bx0, 0, width), _clamp(bx1, 0, width)
