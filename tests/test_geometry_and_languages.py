@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from ocrserver.deskew import turned
 from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.engines.strips import scale_seen, strips_for
 from ocrserver.errors import InvalidRegion, UnsupportedLanguage
@@ -275,6 +276,23 @@ def test_a_printed_rule_between_two_lines_is_found_but_words_and_underlines_are_
     lines = [Line(text=text, confidence=1.0, polygon=rect_polygon(*box)) for text, box in zip(rendered.lines, rendered.boxes, strict=True)]
     assert len(group_into_blocks(lines, page)) == 1 and len(group_into_blocks(lines, ruled)) == 2
     assert len(group_into_blocks(lines, 255 - page)) == 1  # light print on a dark page still makes paragraphs
+
+
+@pytest.mark.parametrize("degrees", [-3, 2])
+def test_a_printed_rule_between_rows_is_found_on_a_page_scanned_askew(degrees: float) -> None:
+    # a table's rows, a rule between the second and the third; the page is grouped as if turned level, and the
+    # rule, which climbs or falls 30-45 px across the page, is looked for along the rows
+    rendered = render_lines(["Invoice 4711 paid in full", "Total amount 42.50 EUR", "Paid by card on 3 May",
+                             "Thank you for your order"], gap=16)
+    page = np.array(rendered.image)
+    ruled = page.copy()
+    ruled[rendered.boxes[1][3] + 8:rendered.boxes[1][3] + 10, 20:880] = 0
+    for image, blocks in ((page, 1), (ruled, 2)):
+        askew = turned(Image.fromarray(image), degrees)
+        lines = [Line(text=text, confidence=1.0, polygon=askew.from_page(rect_polygon(*box)))
+                 for text, box in zip(rendered.lines, rendered.boxes, strict=True)]
+        grouped = group_into_blocks(lines, np.asarray(askew.image))
+        assert [len(block.lines) for block in grouped] == ([4] if blocks == 1 else [2, 2])
 
 
 def test_a_box_loses_the_short_narrow_or_unsure_pieces_of_neighbouring_lines_at_its_edges() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
+from functools import partial
 
 import cv2
 import numpy as np
@@ -44,14 +46,14 @@ MOST_SLANT = 20.0
 def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
     """Lines grouped into blocks in reading order (``_grouped``), a number written in a comb of boxes made one line
     and a letter-spaced word one word first (``spaced_characters``); on a page scanned askew, as if turned level,
-    so that a row's fields, which lie higher or lower across the page, still share their row (no printed rules
-    are then looked for on ``page``)."""
+    so that a row's fields, which lie higher or lower across the page, still share their row, and printed rules
+    are looked for along the lines (``ruled_between``'s ``to_page``)."""
     lines = combs_joined(lines)
     if page is not None:
         lines = [letter_spacing_closed(line, page) for line in lines]
     slant = _slant(lines)
     if abs(slant) <= LEVEL_WITHIN:
-        return _grouped(lines, page)
+        return _grouped(lines, None if page is None else partial(ruled_between, page))
     cos, sin = math.cos(math.radians(slant)), math.sin(math.radians(slant))
     leveled: dict[int, Line] = {}  # the line on the page, by the id of its level stand-in
     stand_ins = []
@@ -60,7 +62,9 @@ def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list
                         polygon=[(x * cos + y * sin, y * cos - x * sin) for x, y in line.polygon])
         leveled[id(stand_in)] = line
         stand_ins.append(stand_in)
-    return [Block(lines=[leveled[id(stand_in)] for stand_in in block.lines]) for block in _grouped(stand_ins, None)]
+    to_page = np.array([[cos, -sin, 0.0], [sin, cos, 0.0]])  # from the stand-ins' level frame back onto the page
+    ruled = None if page is None else partial(ruled_between, page, to_page=to_page)
+    return [Block(lines=[leveled[id(stand_in)] for stand_in in block.lines]) for block in _grouped(stand_ins, ruled)]
 
 
 def _slant(lines: list[Line]) -> float:
@@ -78,10 +82,10 @@ def _slant(lines: list[Line]) -> float:
     return float(np.median(slants)) if len(slants) >= 3 else 0.0
 
 
-def _grouped(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
+def _grouped(lines: list[Line], ruled: Callable[[Box, Box], bool] | None = None) -> list[Block]:
     """Group lines into blocks: a line joins the block above it when it starts close below it and overlaps it
-    horizontally, and no printed rule runs between them on ``page`` (the image the lines were read from, when
-    given): the cells of a ruled table, one under the other, are fields of their rows, not a paragraph. Nor does
+    horizontally, and no printed rule runs between them (``ruled``, when the image the lines were read from is
+    there to look at: ``ruled_between``): the cells of a ruled table, one under the other, are fields of their rows, not a paragraph. Nor does
     a field join a block below or above (``_beside``: a line in a row of three or more, a label beside its value,
     an amount beside its item): a form's labels and values, a receipt's items and prices, a table's cells are
     blocks of their own, read row by row, each row across, while two columns of prose or two addresses side by
@@ -98,7 +102,7 @@ def _grouped(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
         if on_row[index, last]:  # the rest of the block's last line, cut at a wide gap: within the block's width
             margin = (boxes[index][3] - boxes[index][1]) / 2
             return widths[block][0] - margin <= boxes[index][0] and boxes[index][2] <= widths[block][1] + margin
-        return not (field[index] or field[last]) and _goes_on_below(boxes[index], boxes[last], page)
+        return not (field[index] or field[last]) and _goes_on_below(boxes[index], boxes[last], ruled)
 
     for index, box in enumerate(boxes):
         joined = next((block for block, last in open_blocks.items() if joins(index, last, block)), None)
@@ -140,12 +144,12 @@ def _mostly_digits(text: str) -> bool:
     return bool(characters) and 2 * sum(character.isdigit() for character in characters) >= len(characters)
 
 
-def _goes_on_below(box: Box, last: Box, page: np.ndarray | None) -> bool:
+def _goes_on_below(box: Box, last: Box, ruled: Callable[[Box, Box], bool] | None) -> bool:
     """Whether a line (``box``) goes on below a block's last line: it starts close below it, shares some of its
-    width, and no printed rule runs between them on ``page``."""
+    width, and no printed rule runs between them (``ruled(last, box)``, when given)."""
     height = max(1.0, box[3] - box[1])
     return (-0.5 * height <= box[1] - last[3] <= 0.8 * height and _overlapping(box, last)
-            and (page is None or not ruled_between(page, last, box)))
+            and (ruled is None or not ruled(last, box)))
 
 
 def _overlapping(box: Box, other: Box) -> bool:
@@ -159,22 +163,37 @@ RULE_SPAN = 0.9
 RULE_CONTRAST = 48
 
 
-def ruled_between(page: np.ndarray, above: Box, below: Box) -> bool:
+def ruled_between(page: np.ndarray, above: Box, below: Box, to_page: np.ndarray | None = None) -> bool:
     """Whether a printed rule runs between two lines (boxes x0, y0, x1, y1) on ``page`` (grey or colour, dark
     print on light paper or light on dark): a row of ink across ``RULE_SPAN`` of their common width, between the
     middle of the upper line and the middle of the lower (a detector's box may reach over the rule). Text never
     inks a row that far across: its letters and words have gaps. Lines that share less width than the lower one
-    is high are not judged (no rule)."""
+    is high are not judged (no rule). With ``to_page`` (a 2 x 3 affine map), the boxes are in another frame, the
+    page turned level, and the band between them is cut from the page along that frame's axes."""
     x0, x1 = max(above[0], below[0]), min(above[2], below[2])
     if x1 - x0 < below[3] - below[1]:  # too narrow to tell a rule from a letter's stroke
         return False
-    top, bottom = (above[1] + above[3]) / 2, (below[1] + below[3]) / 2
-    band = page[max(0, math.floor(top)):max(0, math.ceil(bottom)), max(0, math.floor(x0)):max(0, math.ceil(x1))]
+    band = _band(page, (x0, (above[1] + above[3]) / 2, x1, (below[1] + below[3]) / 2), to_page)
     if band.size == 0:
         return False
     if int(band.max()) - int(band.min()) < RULE_CONTRAST:
         return False
     return bool((ink(band) > 0).mean(axis=1).max() >= RULE_SPAN)
+
+
+def _band(page: np.ndarray, box: Box, to_page: np.ndarray | None) -> np.ndarray:
+    """The part of ``page`` inside ``box`` (x0, y0, x1, y1): on the page's own axes, or in the frame that the 2 x 3
+    affine map ``to_page`` takes onto the page, cut along that frame's axes."""
+    x0, y0, x1, y1 = box
+    if to_page is None:
+        return page[max(0, math.floor(y0)):max(0, math.ceil(y1)), max(0, math.floor(x0)):max(0, math.ceil(x1))]
+    size = (math.ceil(x1 - x0), math.ceil(y1 - y0))
+    if min(size) <= 0:
+        return page[:0, :0]
+    from_corner = to_page.copy()
+    from_corner[:, 2] += to_page[:, :2] @ (x0, y0)  # the band's pixel (0, 0) is the frame's (x0, y0)
+    return cv2.warpAffine(page, from_corner, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def in_reading_order(blocks: list[Block]) -> list[Block]:
