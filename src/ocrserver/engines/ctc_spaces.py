@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from ocrserver.engines.ctc_punctuation import BLANK, LatinPunctuation
 from ocrserver.result import Word
 
 SPACE_AT_LEAST = 0.2
 WIDER_THAN_PITCH = 1.25
-BLANK = 0  # CTC's "no character here", first in rapidocr's alphabet
 
 
 def separates_words(character: str) -> bool:
@@ -43,7 +43,8 @@ def separates_words(character: str) -> bool:
 
 class SpaceRecoveringDecoder:
     """A drop-in for rapidocr's CTCLabelDecode: writes the spaces the model saw (module docstring) into the
-    recogniser's output, then decodes as rapidocr does. ``decoder.character`` must hold the space."""
+    recogniser's output, and the Latin form of punctuation it wrote full-width among Latin letters
+    (ctc_punctuation.py), then decodes as rapidocr does. ``decoder.character`` must hold the space."""
 
     def __init__(self, decoder: Any) -> None:
         self.decoder = decoder
@@ -51,6 +52,7 @@ class SpaceRecoveringDecoder:
         self.space = len(alphabet) - 1 - alphabet[::-1].index(" ")  # rapidocr appends it last
         self.spaceable = np.array([separates_words(c) for c in alphabet], dtype=bool)
         self.spaceable[BLANK] = False
+        self.punctuation = LatinPunctuation(alphabet)
 
     def __call__(self, preds: np.ndarray, return_word_box: bool = False, **kwargs: Any) -> Any:
         # CTCLabelDecode.__call__, with the recovered spaces written into the greedy path before decoding
@@ -60,6 +62,7 @@ class SpaceRecoveringDecoder:
             for step in recovered_space_steps(steps, best[line], self.space, self.spaceable):
                 best[line, step] = self.space
                 probability[line, step] = steps[step, self.space]  # the space's own, lower confidence
+            self.punctuation.fold(best[line])
         return self.decoder.decode(
             best, probability, return_word_box,
             kwargs.get("wh_ratio_list", (1.0,)), kwargs.get("max_wh_ratio", 1.0), remove_duplicate=True,
