@@ -309,6 +309,34 @@ def test_a_form_and_a_receipt_read_row_by_row_each_label_by_its_value(client: Te
     assert sum(row in text.splitlines() for row in rows) >= len(rows) - 2, text
 
 
+@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
+def test_a_receipt_printing_each_items_prices_under_its_name_reads_item_by_item(client: TestClient, engine: str) -> None:
+    # each item's name on a line of its own, its quantity and prices on the next, in 20 px print set as tight as a
+    # receipt printer sets it (20 px apart: the names' boxes close enough to make one block), under the columns'
+    # headings and above the total
+    image = Image.new("RGB", (760, 400), "white")
+    draw, face, rows = ImageDraw.Draw(image), font(20), []
+    columns = (40, 200, 400, 560, 660)
+    for x, heading in zip(columns, ("Description", "Qty", "Price", "Total", "Tax"), strict=True):
+        draw.text((x, 30), heading, fill="black", font=face)
+    rows.append("Description Qty Price Total Tax")
+    for index, (item, quantity, price, total) in enumerate(
+            (("Kopi Susu", "1x", "2.20", "2.20"), ("Teh Tarik", "2x", "2.50", "5.00"),
+             ("Roti Canai", "3x", "1.50", "4.50"), ("Take Away Box", "1x", "0.20", "0.20"))):
+        top = 70 + 40 * index
+        draw.text((40, top), item, fill="black", font=face)
+        for x, text in zip(columns[1:], (quantity, price, total, "SR"), strict=True):
+            draw.text((x, top + 20), text, fill="black", font=face)
+        rows += [item, f"{quantity} {price} {total} SR"]
+    draw.text((40, 250), "Total (Inclusive of GST):", fill="black", font=face)
+    draw.text((560, 250), "12.10", fill="black", font=face)
+    rows.append("Total (Inclusive of GST): 12.10")
+    text = post_json(client, image_base64=b64(encode(image)), engine=engine).json()["text"].casefold()
+    # not all the names, then all the rows of numbers
+    assert Levenshtein.distance(text.split(), " ".join(rows).casefold().split()) <= 2, text
+    assert sum(row.casefold() in text.splitlines() for row in rows) >= len(rows) - 1, text
+
+
 BILL_TO = ["Bill to:", "Maria Lopez", "12 Harbour Street, Flat 4", "Springfield SP1 4RT", "United Kingdom"]
 SHIP_TO = ["Ship to:", "Quayside Logistics plc", "Unit 7, Dockside Park", "Portsmouth PO2 8QA", "United Kingdom"]
 

@@ -181,6 +181,27 @@ def test_fields_side_by_side_read_row_by_row_even_where_rows_touch_and_a_line_cu
     assert "\n".join(b.text for b in group_into_blocks(paragraph)) == "\n".join(ln.text for ln in paragraph)
 
 
+def test_items_printed_above_their_quantity_and_prices_read_item_by_item() -> None:
+    # a receipt printing each item's name on a line of its own, its quantity and prices on the next (a row of
+    # fields), the rows as close as the detector's boxes of them come: names one under the other must not make
+    # one block read before all the rows
+    def line(text: str, x0: float, y0: float, x1: float) -> Line:
+        return Line(text=text, confidence=1.0, polygon=rect_polygon(x0, y0, x1, y0 + 48))
+
+    receipt = []
+    for row, name in enumerate(("Kopi (B)", "Teh (B)", "Take Away")):
+        top = 830 + 82 * row
+        receipt += [line(name, 30, top, 190), line("1 x", 270, top + 42, 330), line("2.20", 420, top + 42, 500),
+                    line("SR", 650, top + 42, 700)]
+    assert [b.text for b in group_into_blocks(receipt)] == [ln.text for ln in receipt]
+    # two paragraphs' lines keep their blocks beside a table's rows that fall between them
+    prose = [Line(text=f"prose line {n}", confidence=1.0, polygon=rect_polygon(10, 830 + 60 * n, 600, 870 + 60 * n))
+             for n in range(3)]
+    table = [Line(text=f"cell {n} {x}", confidence=1.0, polygon=rect_polygon(x, 872 + 60 * n, x + 60, 888 + 60 * n))
+             for n in range(2) for x in (700, 800, 900)]
+    assert group_into_blocks(prose + table)[0].lines == prose
+
+
 def test_fields_of_a_page_scanned_askew_still_read_row_by_row() -> None:
     # labels and values 300 px apart, turned 4 degrees clockwise about the page's corner: each value lies 21 px
     # lower than its label, rows are 24 px apart, so on the page's own axes a value shares the next label's row

@@ -102,7 +102,8 @@ def _grouped(lines: list[Line], ruled: Callable[[Box, Box], bool] | None = None)
         if on_row[index, last]:  # the rest of the block's last line, cut at a wide gap: within the block's width
             margin = (boxes[index][3] - boxes[index][1]) / 2
             return widths[block][0] - margin <= boxes[index][0] and boxes[index][2] <= widths[block][1] + margin
-        return not (field[index] or field[last]) and _goes_on_below(boxes[index], boxes[last], ruled)
+        return (not (field[index] or field[last]) and _goes_on_below(boxes[index], boxes[last], ruled)
+                and not _row_of_fields_between(boxes, field, last, index))
 
     for index, box in enumerate(boxes):
         joined = next((block for block, last in open_blocks.items() if joins(index, last, block)), None)
@@ -131,11 +132,26 @@ def _beside(boxes: list[Box], texts: list[str]) -> tuple[np.ndarray, np.ndarray]
     middle, height = (y0 + y1) / 2, np.maximum(1.0, y1 - y0)
     same_row = np.abs(middle[:, None] - middle[None, :]) < 0.5 * np.minimum(height[:, None], height[None, :])
     on_row = same_row & ((x0[:, None] >= x1[None, :]) | (x1[:, None] <= x0[None, :]))
-    short = x1 - x0 < RUNNING_TEXT_LINE * height
+    short = ~np.array([_is_running_text(box) for box in boxes], dtype=bool)
     label = np.array([text.rstrip().endswith((":", "：")) for text in texts], dtype=bool)
     amount = np.array([_mostly_digits(text) for text in texts], dtype=bool)
     telling = (on_row.sum(axis=1) >= 2)[:, None] | (label[:, None] != label[None, :]) | amount[:, None] | amount[None, :]
     return on_row, (on_row & (short[:, None] | short[None, :]) & telling).any(axis=1)
+
+
+def _row_of_fields_between(boxes: list[Box], field: np.ndarray, above: int, below: int) -> bool:
+    """Whether a field (anywhere across the page) has its middle between two lines (indices into ``boxes``), one
+    above the other, and they are not both lines of running text: a receipt that prints each item's name on a line
+    of its own and its quantity and prices on the next reads name, row, name, row, not its names as one block."""
+    top, bottom = boxes[above][3], boxes[below][1]
+    if bottom <= top or all(_is_running_text(boxes[i]) for i in (above, below)):
+        return False
+    return any(field[i] and top < (boxes[i][1] + boxes[i][3]) / 2 < bottom for i in range(len(boxes)))
+
+
+def _is_running_text(box: Box) -> bool:
+    """Whether a line (its box) is ``RUNNING_TEXT_LINE`` line heights long or more, as a line of prose is."""
+    return box[2] - box[0] >= RUNNING_TEXT_LINE * max(1.0, box[3] - box[1])
 
 
 def _mostly_digits(text: str) -> bool:
@@ -250,7 +266,7 @@ def _running_text(blocks: list[Block], fewest_lines: int) -> bool:
     if not boxes or len(boxes) < fewest_lines:
         return False
     width = max(box[2] for box in boxes) - min(box[0] for box in boxes)
-    full = sum(1 for x0, y0, x1, y1 in boxes if x1 - x0 >= 0.7 * width and x1 - x0 >= RUNNING_TEXT_LINE * (y1 - y0))
+    full = sum(1 for box in boxes if box[2] - box[0] >= 0.7 * width and _is_running_text(box))
     return full * 3 >= len(boxes) * 2
 
 
