@@ -181,6 +181,25 @@ def test_fields_side_by_side_read_row_by_row_even_where_rows_touch_and_a_line_cu
     assert "\n".join(b.text for b in group_into_blocks(paragraph)) == "\n".join(ln.text for ln in paragraph)
 
 
+def test_a_number_printed_up_the_margin_does_not_turn_the_rows_beside_it_into_columns() -> None:
+    # a form's labels and values, and a document number printed up the right margin across their rows (as on
+    # scanned records): no band across the page is free of it, so the rows were read as columns, labels first
+    def line(text: str, x0: float, y0: float, x1: float, y1: float) -> Line:
+        return Line(text=text, confidence=1.0, polygon=rect_polygon(x0, y0, x1, y1))
+
+    rows = [(line(f"Label {n}:", 40, 100 + 26 * n, 140, 120 + 26 * n), line(f"value {n}", 300, 100 + 26 * n, 420, 120 + 26 * n))
+            for n in range(4)]
+    margin = line("80310840", 700, 90, 724, 190)  # standing on end beside the first four rows
+    footer = line("Signed by the applicant", 40, 260, 400, 280)
+    blocks = group_into_blocks([*(ln for row in rows for ln in row), margin, footer])
+    texts = [b.text for b in blocks]
+    assert [text for text in texts if text != margin.text] == [*(ln.text for row in rows for ln in row), footer.text]
+    assert texts.count(margin.text) == 1 and texts.index(margin.text) > 1  # after a row it stands beside
+    # a lone digit, no taller than the lines beside it, keeps its place in its row
+    quantity = line("1", 200, 100, 210, 120)
+    assert [b.text for b in group_into_blocks([rows[0][0], quantity, rows[0][1]])] == ["Label 0:", "1", "value 0"]
+
+
 def test_items_printed_above_their_quantity_and_prices_read_item_by_item() -> None:
     # a receipt printing each item's name on a line of its own, its quantity and prices on the next (a row of
     # fields), the rows as close as the detector's boxes of them come: names one under the other must not make

@@ -228,10 +228,48 @@ def in_reading_order(blocks: list[Block]) -> list[Block]:
     rows = _rows_joined_where_columns_run_on(_parted_by_empty_bands(blocks, 1))
     if len(rows) > 1:
         return [block for row in rows for block in in_reading_order(row)]
+    rows_beside = _rows_beside_lines_on_end(blocks)
+    if rows_beside is not None:
+        return rows_beside
     beside = _parted_by_empty_bands(blocks, 0)
     if len(beside) > 1:
         return [block for part in beside for block in in_reading_order(part)]
     return sorted(blocks, key=lambda b: (round(bbox_of(b.polygon or [])[1] / 10), bbox_of(b.polygon or [])[0]))
+
+
+# A line at least this many times as tall as the group's median line, and taller than wide, stands on end.
+ON_END = 2.0
+
+
+def _rows_beside_lines_on_end(blocks: list[Block]) -> list[Block] | None:
+    """The blocks read row by row as if the lines standing on end among them (a document number printed up the
+    margin, a stamp) were not there, each of those after the last row it reaches into; None when there are none,
+    or the rest make no rows. Such a line keeps any band across from parting the rows beside it, which were then
+    read column by column: a form's labels, then its values."""
+    heights = [_line_height(line) for block in blocks for line in block.lines]
+    usual = float(np.median(heights))
+
+    def on_end(block: Block) -> bool:
+        x0, y0, x1, y1 = bbox_of(block.polygon or [])
+        return len(block.lines) == 1 and y1 - y0 > max(ON_END * usual, x1 - x0)
+
+    standing = [block for block in blocks if on_end(block)]
+    rest = [block for block in blocks if not on_end(block)]
+    if not standing or len(rest) < 2:
+        return None
+    rows = _rows_joined_where_columns_run_on(_parted_by_empty_bands(rest, 1))
+    if len(rows) < 2:
+        return None
+    tops = [min(bbox_of(block.polygon or [])[1] for block in row) for row in rows]
+
+    def last_row_reached(block: Block) -> int:
+        return max((index for index, top in enumerate(tops) if top < bbox_of(block.polygon or [])[3]), default=-1)
+
+    ordered = [block for block in standing if last_row_reached(block) == -1]
+    for index, row in enumerate(rows):
+        ordered += in_reading_order(row)
+        ordered += [block for block in standing if last_row_reached(block) == index]
+    return ordered
 
 
 def _columns(blocks: list[Block], fewest_lines: int = 2) -> list[list[Block]] | None:
