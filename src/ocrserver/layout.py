@@ -85,15 +85,17 @@ def _slant(lines: list[Line]) -> float:
 def _grouped(lines: list[Line], ruled: Callable[[Box, Box], bool] | None = None) -> list[Block]:
     """Group lines into blocks: a line joins the block above it when it starts close below it and overlaps it
     horizontally, and no printed rule runs between them (``ruled``, when the image the lines were read from is
-    there to look at: ``ruled_between``): the cells of a ruled table, one under the other, are fields of their rows, not a paragraph. Nor does
-    a field join a block below or above (``_beside``: a line in a row of three or more, a label beside its value,
-    an amount beside its item): a form's labels and values, a receipt's items and prices, a table's cells are
-    blocks of their own, read row by row, each row across, while two columns of prose or two addresses side by
-    side still make blocks. A line beside a block's last line, within the block's width (give or take half a
-    line height), is the rest of it, cut at a wide gap. No line joins a block across another line."""
+    there to look at: ``ruled_between``): the cells of a ruled table, one under the other, are fields of their
+    rows, not a paragraph. Nor does a field join a block below or above (``_beside``: a line in a row of three or
+    more, a label beside its value, an amount beside its item): a form's labels and values, a receipt's items and
+    prices, a table's cells are blocks of their own, read row by row, each row across, while two columns of prose
+    or two addresses side by side still make blocks; nor does a line join a block across a row of fields between
+    them (``_row_of_fields_between``). A line beside a block's last line, within the block's width (give or take
+    half a line height), is the rest of it, cut at a wide gap. No line joins a block across another line."""
     boxed = sorted(((bbox_of(line.polygon), line) for line in lines), key=lambda pair: pair[0][1])
     boxes, lines = [box for box, _ in boxed], [line for _, line in boxed]
     on_row, field = _beside(boxes, [line.text for line in lines])
+    field_middles = np.sort([(box[1] + box[3]) / 2 for box, is_field in zip(boxes, field, strict=True) if is_field])
     blocks: list[list[Line]] = []
     widths: list[tuple[float, float]] = []  # each block's left and right edge
     open_blocks: dict[int, int] = {}  # the blocks a line may still join: each one's last line, an index into boxes
@@ -103,7 +105,7 @@ def _grouped(lines: list[Line], ruled: Callable[[Box, Box], bool] | None = None)
             margin = (boxes[index][3] - boxes[index][1]) / 2
             return widths[block][0] - margin <= boxes[index][0] and boxes[index][2] <= widths[block][1] + margin
         return (not (field[index] or field[last]) and _goes_on_below(boxes[index], boxes[last], ruled)
-                and not _row_of_fields_between(boxes, field, last, index))
+                and not _row_of_fields_between(boxes[last], boxes[index], field_middles))
 
     for index, box in enumerate(boxes):
         joined = next((block for block, last in open_blocks.items() if joins(index, last, block)), None)
@@ -139,14 +141,15 @@ def _beside(boxes: list[Box], texts: list[str]) -> tuple[np.ndarray, np.ndarray]
     return on_row, (on_row & (short[:, None] | short[None, :]) & telling).any(axis=1)
 
 
-def _row_of_fields_between(boxes: list[Box], field: np.ndarray, above: int, below: int) -> bool:
-    """Whether a field (anywhere across the page) has its middle between two lines (indices into ``boxes``), one
-    above the other, and they are not both lines of running text: a receipt that prints each item's name on a line
-    of its own and its quantity and prices on the next reads name, row, name, row, not its names as one block."""
-    top, bottom = boxes[above][3], boxes[below][1]
-    if bottom <= top or all(_is_running_text(boxes[i]) for i in (above, below)):
+def _row_of_fields_between(above: Box, below: Box, field_middles: np.ndarray) -> bool:
+    """Whether a field (anywhere across the page; ``field_middles``: the fields' middles, sorted) has its middle
+    between two lines, one above the other, and they are not both lines of running text: a receipt that prints each
+    item's name on a line of its own and its quantity and prices on the next reads name, row, name, row, not its
+    names as one block."""
+    top, bottom = above[3], below[1]
+    if bottom <= top or (_is_running_text(above) and _is_running_text(below)):
         return False
-    return any(field[i] and top < (boxes[i][1] + boxes[i][3]) / 2 < bottom for i in range(len(boxes)))
+    return bool(np.searchsorted(field_middles, bottom) > np.searchsorted(field_middles, top, side="right"))
 
 
 def _is_running_text(box: Box) -> bool:
@@ -253,8 +256,9 @@ def _rows_beside_lines_on_end(blocks: list[Block]) -> list[Block] | None:
         x0, y0, x1, y1 = bbox_of(block.polygon or [])
         return len(block.lines) == 1 and y1 - y0 > max(ON_END * usual, x1 - x0)
 
-    standing = [block for block in blocks if on_end(block)]
-    rest = [block for block in blocks if not on_end(block)]
+    standing_on_end = [on_end(block) for block in blocks]
+    standing = [block for block, flag in zip(blocks, standing_on_end, strict=True) if flag]
+    rest = [block for block, flag in zip(blocks, standing_on_end, strict=True) if not flag]
     if not standing or len(rest) < 2:
         return None
     rows = _rows_joined_where_columns_run_on(_parted_by_empty_bands(rest, 1))
