@@ -14,7 +14,8 @@ from PIL import Image
 
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.ppocr import CUT_PIECE, LANGUAGES
-from ocrserver.layout import group_into_blocks, sort_reading_order, split_into_words, without_cut_pieces
+from ocrserver.layout import group_into_blocks, split_into_words, without_cut_pieces
+from ocrserver.reading_order import sort_reading_order
 from ocrserver.result import Block, Line, rect_polygon
 from ocrserver.settings import Settings
 

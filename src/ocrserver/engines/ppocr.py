@@ -44,10 +44,10 @@ from ocrserver.layout import (
     count_text_lines,
     group_into_blocks,
     loose_text_rows,
-    sort_reading_order,
     split_into_words,
     without_cut_pieces,
 )
+from ocrserver.reading_order import sort_reading_order
 from ocrserver.result import (
     Block,
     Line,
