@@ -30,6 +30,10 @@ _WORKING_SIDE = 1000  # px: the page is measured shrunk to this (angles do not c
 # 1.40 and more.
 _ROWS_STAND_OUT = 1.3
 _MAX_INK_POINTS = 40_000  # ink pixels projected per angle, picked evenly at random (a fixed seed)
+# The coarse search takes the row profile of each half of the page apart (the fine one, across the whole width):
+# across the whole width, turning a sparse page can lay one row's words on the next row's (a receipt printing each
+# item's name above its prices, 25 px lower, was measured 2.5 degrees askew when level; turned by -6 degrees, 8.6),
+# which sharpens the profile as much as true rows do.
 
 
 def skew_angle(gray: np.ndarray) -> float:
@@ -50,15 +54,19 @@ def skew_angle(gray: np.ndarray) -> float:
         picked = np.random.default_rng(0).choice(len(xs), _MAX_INK_POINTS, replace=False)
         xs, ys = xs[picked], ys[picked]
     xs_f, ys_f = xs.astype(np.float32), ys.astype(np.float32)
+    half = (xs * 2 // ink.shape[1]).astype(np.int64)  # which half of the page, left or right, each point lies in
 
-    def sharpness(degrees: float) -> float:
+    def sharpness(degrees: float, by_halves: bool = False) -> float:
         angle = math.radians(degrees)
         rows = ys_f * math.cos(angle) - xs_f * math.sin(angle)
-        profile = np.bincount((rows - rows.min()).astype(np.int64))
+        rows_from_top = (rows - rows.min()).astype(np.int64)
+        if by_halves:  # each half's profile, end to end
+            rows_from_top += half * (int(rows_from_top.max()) + 1)
+        profile = np.bincount(rows_from_top)
         return float(np.square(profile, dtype=np.float64).sum())
 
     candidates = np.arange(-MAX_SKEW, MAX_SKEW + 0.01, 0.5)
-    profiles = np.array([sharpness(degrees) for degrees in candidates])
+    profiles = np.array([sharpness(degrees, by_halves=True) for degrees in candidates])
     if profiles.max() < _ROWS_STAND_OUT * np.median(profiles):
         return 0.0
     coarse = candidates[profiles.argmax()]
