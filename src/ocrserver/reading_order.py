@@ -45,8 +45,9 @@ def in_reading_order(blocks: list[Block]) -> list[Block]:
     come first; otherwise rows (top before bottom), so fields side by side (an item and its price, a label and
     its value) keep their rows; blocks on one row that no band across parts, side by side, left to right.
     Rows that are slices of the same columns are joined again (``_rows_joined_where_columns_run_on``), so a
-    page in two columns under a title reads down the left column, then the right. Blocks that no band parts
-    read by their tops, then from the left."""
+    page in two columns under a title reads down the left column, then the right. Where a line standing on end
+    (a number printed up the margin) spans rows that no band across would otherwise part, the rows are read across
+    without it (``_rows_beside_lines_on_end``). Blocks that no band parts read by their tops, then from the left."""
     if len(blocks) < 2:
         return blocks
     columns = _columns(blocks)
