@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from rapidocr.ch_ppocr_rec.utils import CTCLabelDecode
 
-from ocrserver.engines.ctc_punctuation import latin_form
+from ocrserver.engines.ctc_punctuation import latin_form, with_latin_punctuation
 from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder
 
 ALPHABET = ["G", "S", "T", "I", "D", "0", "1", "A", "B", ":", "：", ".", "。", "(", ")", "（", ",", "，", "电", "话", "号"]
@@ -43,12 +43,19 @@ def test_a_full_width_mark_among_latin_text_is_written_in_its_latin_form(written
     assert _read(written, repeat=2) == read  # a mark seen over several time steps is one mark, folded whole
 
 
-def test_a_full_width_mark_beside_chinese_is_kept() -> None:
+def test_a_full_width_mark_in_a_line_of_chinese_is_kept() -> None:
     assert _read("电话：001") == "电话：001"
     assert _read("001：电话") == "001：电话"
+    assert _read("电话 001：") == "电话 001："  # among digits, but in a line of Chinese
     assert _read("：") == "："  # alone, nothing tells
 
 
 def test_only_punctuation_has_a_latin_form() -> None:
     assert [latin_form(c) for c in "：，。、（）％"] == [":", ",", ".", ",", "(", ")", "%"]
     assert [latin_form(c) for c in ":A电Ａ１"] == [None, None, None, None, None]  # full-width letters and digits stay
+
+
+def test_text_read_whole_gets_the_same_latin_punctuation() -> None:
+    # engines that return text, not a recogniser's path (fastpaddle)
+    assert with_latin_punctuation("TIME： 15:14:00 Kopi（B)，CASH。") == "TIME: 15:14:00 Kopi(B),CASH."
+    assert with_latin_punctuation("电话：038-29300525。") == "电话：038-29300525。"

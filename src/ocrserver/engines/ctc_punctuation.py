@@ -4,13 +4,14 @@ PP-OCR's alphabets hold both forms of most punctuation: the ASCII colon and the 
 the full stop and the ideographic one. Their shapes differ only in the room around them, so in Latin print the
 recogniser writes the full-width form now and then: ``GST ID：001661886464``, ``BUTLER，MIDDLETON``,
 ``400 F.P.M。``. A user searching the text for "GST ID:" would not find it. Such a mark is written in its Latin
-form where the characters either side of it (the nearest ones, spaces aside) are not Chinese, Japanese or Korean;
-beside those, the full-width form is the right one (``电话：038-29300525``) and is kept.
+form in a line that holds no Chinese, Japanese or Korean character; in a line that does, the full-width form is
+the right one (``电话：038-29300525。``) and is kept.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -29,11 +30,36 @@ def latin_form(character: str) -> str | None:
     return folded if len(folded) == 1 and folded.isascii() and not folded.isalnum() else None
 
 
+def _is_wide(character: str) -> bool:
+    """Whether a character is one of the scripts that call for full-width punctuation (Chinese, Japanese, Korean)."""
+    return len(character) == 1 and unicodedata.east_asian_width(character) in ("W", "F") and latin_form(character) is None
+
+
+def marks_among_latin(characters: Sequence[str]) -> list[int]:
+    """The positions of the full-width marks (``latin_form``) in a line's characters when the line holds no
+    character of a script that calls for them (``_is_wide``) and something besides marks and spaces."""
+    if any(_is_wide(character) for character in characters):
+        return []
+    marks = [position for position, character in enumerate(characters) if latin_form(character) is not None]
+    if all(latin_form(character) is not None or character.isspace() for character in characters):
+        return []
+    return marks
+
+
+def with_latin_punctuation(text: str) -> str:
+    """A line's text with its full-width marks among Latin text (``marks_among_latin``) in their Latin form."""
+    characters = list(text)
+    for position in marks_among_latin(characters):
+        characters[position] = latin_form(characters[position]) or characters[position]
+    return "".join(characters)
+
+
 class LatinPunctuation:
-    """For one recogniser's alphabet: which entries are full-width marks with a Latin form in the alphabet, and
-    which are characters of scripts that call for the full-width forms."""
+    """``marks_among_latin`` on a CTC recogniser's greedy path, for one recogniser's alphabet (marks whose Latin form
+    it lacks stay as they are)."""
 
     def __init__(self, alphabet: list[str]) -> None:
+        self.alphabet = alphabet
         position = {character: index for index, character in enumerate(alphabet)}
         self.latin = np.arange(len(alphabet))  # each entry's Latin form's entry (itself for most)
         for index, character in enumerate(alphabet):
@@ -41,24 +67,14 @@ class LatinPunctuation:
             if latin is not None and latin in position:
                 self.latin[index] = position[latin]
         self.foldable = self.latin != np.arange(len(alphabet))
-        self.wide = np.array([len(c) == 1 and unicodedata.east_asian_width(c) in ("W", "F") for c in alphabet], dtype=bool)
-        self.wide &= ~self.foldable
-        self.spaces = np.array([c.isspace() for c in alphabet], dtype=bool)
-        self.wide[BLANK] = self.spaces[BLANK] = False
 
     def fold(self, best: np.ndarray) -> None:
-        """Write, in place, the Latin form of each full-width mark on one line's greedy path (``best``: the most
-        probable entry at each time step) whose nearest characters either side, spaces aside, are not wide."""
+        """Write, in place, the Latin form of the full-width marks of a line of Latin text on its greedy path
+        (``best``: the most probable entry at each time step); a mark seen over several steps is folded whole."""
         starts = np.flatnonzero((best != BLANK) & np.r_[True, best[1:] != best[:-1]])
-        marks = [position for position, step in enumerate(starts) if self.foldable[best[step]]]
-        if not marks:
+        if not self.foldable[best[starts]].any():
             return
-        characters = [int(best[step]) for step in starts]
-        for position in marks:
-            before = next((c for c in reversed(characters[:position]) if not self.spaces[c]), None)
-            after = next((c for c in characters[position + 1:] if not self.spaces[c]), None)
-            if (before, after) == (None, None) or any(c is not None and self.wide[c] for c in (before, after)):
-                continue
+        for position in marks_among_latin([self.alphabet[index] for index in best[starts]]):
             step = starts[position]
             run_end = step + 1
             while run_end < len(best) and best[run_end] == best[step]:

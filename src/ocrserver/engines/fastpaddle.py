@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
+from ocrserver.engines.ctc_punctuation import with_latin_punctuation
 from ocrserver.engines.ppocr import CUT_PIECE, LANGUAGES
 from ocrserver.layout import group_into_blocks, split_into_words, without_cut_pieces
 from ocrserver.reading_order import sort_reading_order
@@ -57,7 +58,7 @@ class FastPaddleEngine(Engine):
         result = self._engine.ocr(encoded.getvalue())
         lines = []
         for item in (result.get("bounds") or {}).values():
-            text = str(item.get("text", "")).strip()
+            text = with_latin_punctuation(str(item.get("text", "")).strip())
             if not text:
                 continue
             (x0, y0), (x1, y1) = item["topLeftCoord"], item["bottomRightCoord"]
