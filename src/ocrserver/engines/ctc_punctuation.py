@@ -40,14 +40,13 @@ def marks_among_latin(characters: Sequence[str]) -> list[int]:
     character of a script that calls for them (``_is_wide``) and something besides marks and spaces."""
     if any(_is_wide(character) for character in characters):
         return []
-    marks = [position for position, character in enumerate(characters) if latin_form(character) is not None]
     if all(latin_form(character) is not None or character.isspace() for character in characters):
-        return []
-    return marks
+        return []  # marks alone: nothing tells
+    return [position for position, character in enumerate(characters) if latin_form(character) is not None]
 
 
 def with_latin_punctuation(text: str) -> str:
-    """A line's text with its full-width marks among Latin text (``marks_among_latin``) in their Latin form."""
+    """A line's text, its full-width marks in their Latin form when it is a line of Latin text (``marks_among_latin``)."""
     characters = list(text)
     for position in marks_among_latin(characters):
         characters[position] = latin_form(characters[position]) or characters[position]
