@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ocrserver.geometry import affine_mapped
 from ocrserver.result import Polygon
 
 # the largest skew looked for either way: a scan or a photo of a page held roughly straight
@@ -84,16 +85,10 @@ class TurnedPage:
     _to_page: np.ndarray  # 2 x 3 affine map from the turned image to the page
 
     def to_page(self, polygon: Polygon) -> Polygon:
-        return _mapped(polygon, self._to_page)
+        return affine_mapped(polygon, self._to_page)
 
     def from_page(self, polygon: Polygon) -> Polygon:
-        return _mapped(polygon, cv2.invertAffineTransform(self._to_page))
-
-
-def _mapped(polygon: Polygon, affine: np.ndarray) -> Polygon:
-    points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
-    mapped = points @ affine[:, :2].T + affine[:, 2]
-    return [(float(x), float(y)) for x, y in mapped]
+        return affine_mapped(polygon, cv2.invertAffineTransform(self._to_page))
 
 
 def turned(image: Image.Image, degrees: float) -> TurnedPage:

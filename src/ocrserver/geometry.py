@@ -76,6 +76,13 @@ def turned_back(polygon: Polygon, degrees: int, width: float, height: float) -> 
     raise ValueError(f"turned_back takes quarter turns (0, 90, 180, 270), not {degrees} degrees")
 
 
+def affine_mapped(polygon: Polygon, affine: np.ndarray) -> Polygon:
+    """A polygon moved by a 2 x 3 affine map (as ``cv2.warpAffine`` takes one)."""
+    points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    mapped = points @ affine[:, :2].T + affine[:, 2]
+    return [(float(x), float(y)) for x, y in mapped]
+
+
 def shifted(polygon: Polygon, dx: float, dy: float) -> Polygon:
     """A polygon found on a part of a page whose top-left corner lies at (dx, dy), put on the page."""
     return [(x + dx, y + dy) for x, y in polygon]

@@ -11,6 +11,7 @@ from functools import partial
 import cv2
 import numpy as np
 
+from ocrserver.geometry import affine_mapped
 from ocrserver.ink import ink
 from ocrserver.reading_order import (
     in_reading_order,
@@ -38,15 +39,14 @@ def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list
     slant = _slant(lines)
     if abs(slant) <= LEVEL_WITHIN:
         return _grouped(lines, None if page is None else partial(ruled_between, page))
-    cos, sin = math.cos(math.radians(slant)), math.sin(math.radians(slant))
+    to_level = cv2.getRotationMatrix2D((0.0, 0.0), slant, 1.0)  # the page turned about its corner, level
     leveled: dict[int, Line] = {}  # the line on the page, by the id of its level stand-in
     stand_ins = []
     for line in lines:
-        stand_in = Line(text=line.text, confidence=line.confidence,
-                        polygon=[(x * cos + y * sin, y * cos - x * sin) for x, y in line.polygon])
+        stand_in = Line(text=line.text, confidence=line.confidence, polygon=affine_mapped(line.polygon, to_level))
         leveled[id(stand_in)] = line
         stand_ins.append(stand_in)
-    to_page = np.array([[cos, -sin, 0.0], [sin, cos, 0.0]])  # from the stand-ins' level frame back onto the page
+    to_page = cv2.invertAffineTransform(to_level)
     ruled = None if page is None else partial(ruled_between, page, to_page=to_page)
     return [Block(lines=[leveled[id(stand_in)] for stand_in in block.lines]) for block in _grouped(stand_ins, ruled)]
 
