@@ -90,14 +90,13 @@ def _rows_beside_lines_on_end(blocks: list[Block]) -> list[Block] | None:
     if len(rows) < 2:
         return None
     tops = [min(bbox_of(block.polygon or [])[1] for block in row) for row in rows]
-
-    def last_row_reached(block: Block) -> int:
-        return max((index for index, top in enumerate(tops) if top < bbox_of(block.polygon or [])[3]), default=-1)
-
-    ordered = [block for block in standing if last_row_reached(block) == -1]
+    # each standing line's last row reached: the last whose top lies above its bottom (-1: above them all)
+    reached = [max((index for index, top in enumerate(tops) if top < bbox_of(block.polygon or [])[3]), default=-1)
+               for block in standing]
+    ordered = [block for block, last in zip(standing, reached, strict=True) if last == -1]
     for index, row in enumerate(rows):
         ordered += in_reading_order(row)
-        ordered += [block for block in standing if last_row_reached(block) == index]
+        ordered += [block for block, last in zip(standing, reached, strict=True) if last == index]
     return ordered
 
 
