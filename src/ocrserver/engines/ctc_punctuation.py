@@ -31,18 +31,18 @@ def latin_form(character: str) -> str | None:
 
 
 def _is_wide(character: str) -> bool:
-    """Whether a character is one of the scripts that call for full-width punctuation (Chinese, Japanese, Korean)."""
-    return len(character) == 1 and unicodedata.east_asian_width(character) in ("W", "F") and latin_form(character) is None
+    """Whether a character is written full width (Chinese, Japanese, Korean: scripts that call for full-width marks)."""
+    return len(character) == 1 and unicodedata.east_asian_width(character) in ("W", "F")
 
 
 def marks_among_latin(characters: Sequence[str]) -> list[int]:
-    """The positions of the full-width marks (``latin_form``) in a line's characters when the line holds no
-    character of a script that calls for them (``_is_wide``) and something besides marks and spaces."""
-    if any(_is_wide(character) for character in characters):
-        return []
-    if all(latin_form(character) is not None or character.isspace() for character in characters):
-        return []  # marks alone: nothing tells
-    return [position for position, character in enumerate(characters) if latin_form(character) is not None]
+    """The positions of the full-width marks (``latin_form``) in a line's characters when the line holds no other
+    wide character (``_is_wide``) and something besides marks and spaces."""
+    forms = [latin_form(character) for character in characters]
+    others = [character for character, form in zip(characters, forms, strict=True) if form is None and not character.isspace()]
+    if not others or any(_is_wide(character) for character in others):
+        return []  # marks alone tell nothing; beside Chinese, Japanese or Korean they are right as they are
+    return [position for position, form in enumerate(forms) if form is not None]
 
 
 def with_latin_punctuation(text: str) -> str:
