@@ -43,10 +43,10 @@ def serve(
     import uvicorn
 
     from ocrserver.api.app import create_app
-    from ocrserver.memory import limit_malloc_arenas
+    from ocrserver.memory import tune_malloc
 
     settings = _settings(host=host, port=port, engine=engine, profile=profile, workers=workers, log_level=log_level)
-    limit_malloc_arenas()  # before uvicorn starts any thread
+    tune_malloc()  # before uvicorn starts any thread
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(settings),
@@ -86,12 +86,14 @@ def ocr(
     """Read text from images, PDFs, folders or URLs."""
     from tqdm import tqdm
 
+    from ocrserver.memory import tune_malloc
     from ocrserver.netguard import UrlGuard
     from ocrserver.pool import EnginePool
     from ocrserver.service import OcrOptions, OcrService
     from ocrserver.sources import ImageFetcher
 
     settings = _settings(workers=1)
+    tune_malloc()  # before an engine starts its threads
     logging.basicConfig(level=logging.WARNING)
     files = expand_inputs(inputs)
     if not files:

@@ -1,8 +1,14 @@
-"""glibc allocator tuning that keeps a threaded OCR server's memory flat (a no-op on other C libraries).
+"""glibc allocator tuning that keeps a threaded OCR server's memory flat and its pages quick (a no-op on other
+C libraries).
 
 Load benchmark, 8 clients for 180 s (docs/benchmarks.md): without it the RSS grew by ~1 GiB in a minute
-as each worker thread's malloc arena kept freed multi-MB page buffers; with both measures it stays flat.
-Handing the heap back costs the next page its buffers again (page faults: a ppocr-tiny page 570 -> 680 ms
+as each worker thread's malloc arena kept freed multi-MB page buffers; with one arena and the heap handed back
+by ``HeapTrimmer`` it stays flat.
+A page's buffers are large (some over 32 MiB): glibc serves blocks over 128 KiB (up to 32 MiB as it adapts) with
+a fresh mmap each, and a worker thread's own arena grows in heaps of at most 64 MiB, so every page faulted its
+buffers in anew (3-5 million page faults over 62 dev pages, a tenth of a page's time in the kernel). Blocks up to 256 MiB now come from the one arena's heap and stay there once freed
+(no trimming of the heap's top on each ``free``): ppocr pages through the server 670 -> 575 ms (p50), the same
+memory once quiet. Handing the heap back costs the next page its buffers again (a ppocr-tiny page 570 -> 680 ms
 when it follows a trim), so ``HeapTrimmer`` trims when the server goes quiet, and under load at most every
 few seconds, not after each page. Quiet means no job under way too: pages read one after another, each longer
 than the quiet time, were trimmed in the middle of the next one (dev-set pages through the server, two passes
@@ -20,7 +26,15 @@ import time
 from collections.abc import Callable
 from functools import cache
 
-M_ARENA_MAX = -8  # mallopt parameter
+# mallopt parameters, each with the environment variable that sets it at start-up (and then wins)
+M_TRIM_THRESHOLD = (-1, "MALLOC_TRIM_THRESHOLD_")
+M_MMAP_THRESHOLD = (-3, "MALLOC_MMAP_THRESHOLD_")
+M_ARENA_MAX = (-8, "MALLOC_ARENA_MAX")
+ALLOCATOR_SETTINGS = (
+    (M_ARENA_MAX, 1),  # every thread's blocks in one heap, which grows without the 64 MiB bound of a thread's own
+    (M_MMAP_THRESHOLD, 256 << 20),  # page buffers from the heap, not a fresh mmap each
+    (M_TRIM_THRESHOLD, 1 << 30),  # freed memory stays for the next page; HeapTrimmer hands it back
+)
 
 
 @cache
@@ -35,11 +49,15 @@ def _glibc() -> ctypes.CDLL | None:
         return None
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Cap malloc arenas; call before any thread starts. MALLOC_ARENA_MAX, when set, wins."""
+def tune_malloc() -> None:
+    """One malloc arena whose heap keeps page-sized blocks (``ALLOCATOR_SETTINGS``); call before any thread starts.
+    A setting whose environment variable (or ``GLIBC_TUNABLES``) is set is left to it."""
     libc = _glibc()
-    if libc is not None and "MALLOC_ARENA_MAX" not in os.environ:
-        libc.mallopt(M_ARENA_MAX, arenas)
+    if libc is None or "GLIBC_TUNABLES" in os.environ:
+        return
+    for (parameter, variable), value in ALLOCATOR_SETTINGS:
+        if variable not in os.environ:
+            libc.mallopt(parameter, value)
 
 
 def release_free_memory() -> None:
