@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dev_set import DATA, REPO, running_server  # noqa: E402
 
 from ocrserver.engines import discover_engines  # noqa: E402
+from ocrserver.memory import tune_malloc  # noqa: E402
 from ocrserver.result import rect_polygon  # noqa: E402
 from ocrserver.service import read_region  # noqa: E402
 from ocrserver.settings import load_settings  # noqa: E402
@@ -176,6 +177,7 @@ def main() -> None:
     parser.add_argument("--url", help="use a running server (it must reach this script's image server)")
     parser.add_argument("--no-pytesseract", action="store_true")
     args = parser.parse_args()
+    tune_malloc()  # the raw engine calls get the server's allocator, before any thread starts
 
     regions = sample_regions(args.boxes, args.seed)
     images = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietImageHandler, directory=str(DATA / "images")))
