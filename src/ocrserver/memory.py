@@ -6,8 +6,9 @@ as each worker thread's malloc arena kept freed multi-MB page buffers; with one 
 by ``HeapTrimmer`` it stays flat.
 A page's buffers are large (some over 32 MiB): glibc serves blocks over 128 KiB (up to 32 MiB as it adapts) with
 a fresh mmap each, and a worker thread's own arena grows in heaps of at most 64 MiB, so every page faulted its
-buffers in anew (3-5 million page faults over 62 dev pages, a tenth of a page's time in the kernel). Blocks up to 256 MiB now come from the one arena's heap and stay there once freed
-(no trimming of the heap's top on each ``free``): ppocr pages through the server 670 -> 575 ms (p50), the same
+buffers in anew (3-5 million page faults over 62 dev page reads, a tenth of a page's time in the kernel). Blocks up to
+256 MiB now come from the one arena's heap and stay there once freed (no trimming of the heap's top on each
+``free``): ppocr pages through the server 753 -> 638 ms (p50, the code before and after in turns), the same
 memory once quiet. Handing the heap back costs the next page its buffers again (a ppocr-tiny page 570 -> 680 ms
 when it follows a trim), so ``HeapTrimmer`` trims when the server goes quiet, and under load at most every
 few seconds, not after each page. Quiet means no job under way too: pages read one after another, each longer
