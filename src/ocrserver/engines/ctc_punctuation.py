@@ -20,19 +20,19 @@ BLANK = 0  # CTC's "no character here", first in rapidocr's alphabet
 IDEOGRAPHIC_FORMS = {"。": ".", "、": ","}
 
 
+def _is_wide(character: str) -> bool:
+    """Whether a character is written full width (Chinese, Japanese, Korean: scripts that call for full-width marks)."""
+    return len(character) == 1 and unicodedata.east_asian_width(character) in ("W", "F")
+
+
 def latin_form(character: str) -> str | None:
     """The Latin (ASCII) form of a full-width or ideographic punctuation mark, or None for any other character."""
-    if len(character) != 1 or unicodedata.east_asian_width(character) not in ("W", "F"):
+    if not _is_wide(character):
         return None
     if character in IDEOGRAPHIC_FORMS:
         return IDEOGRAPHIC_FORMS[character]
     folded = unicodedata.normalize("NFKC", character)
     return folded if len(folded) == 1 and folded.isascii() and not folded.isalnum() else None
-
-
-def _is_wide(character: str) -> bool:
-    """Whether a character is written full width (Chinese, Japanese, Korean: scripts that call for full-width marks)."""
-    return len(character) == 1 and unicodedata.east_asian_width(character) in ("W", "F")
 
 
 def marks_among_latin(characters: Sequence[str]) -> list[int]:
