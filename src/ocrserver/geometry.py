@@ -122,21 +122,32 @@ def reading_quad(polygon: Polygon) -> np.ndarray:
 
 @dataclass
 class RectifiedCrop:
-    """An upright crop of a region plus the homography that maps crop pixels back to the page."""
+    """An upright crop of a region plus the homographies between crop pixels and the page."""
 
     image: np.ndarray
     to_page: np.ndarray  # 3x3
+    to_crop: np.ndarray  # 3x3, its inverse
 
     def map_polygon(self, polygon: Polygon) -> Polygon:
-        if not polygon:
-            return []
-        pts = np.array(polygon, dtype=np.float64).reshape(-1, 1, 2)
-        mapped = cv2.perspectiveTransform(pts, self.to_page).reshape(-1, 2)
-        return [(float(x), float(y)) for x, y in mapped]
+        """A polygon in crop pixels, on the page."""
+        return _transformed(polygon, self.to_page)
+
+    def polygon_in_crop(self, polygon: Polygon) -> Polygon:
+        """A polygon on the page, in crop pixels."""
+        return _transformed(polygon, self.to_crop)
 
 
-def rectify(image: np.ndarray, polygon: Polygon, pad_ratio: float = 0.15) -> RectifiedCrop:
-    """Cut ``polygon`` out of ``image`` (H x W x C) as an upright crop, padded by ``pad_ratio`` of its height.
+def _transformed(polygon: Polygon, homography: np.ndarray) -> Polygon:
+    if not polygon:
+        return []
+    pts = np.array(polygon, dtype=np.float64).reshape(-1, 1, 2)
+    mapped = cv2.perspectiveTransform(pts, homography).reshape(-1, 2)
+    return [(float(x), float(y)) for x, y in mapped]
+
+
+def rectify(image: np.ndarray, polygon: Polygon, pad_ratio: float = 0.15, min_pad: float = 2.0) -> RectifiedCrop:
+    """Cut ``polygon`` out of ``image`` (H x W x C) as an upright crop, padded by ``pad_ratio`` of its height
+    (at least ``min_pad`` pixels).
 
     Raises InvalidRegion when the region lies outside the image.
     """
@@ -149,7 +160,7 @@ def rectify(image: np.ndarray, polygon: Polygon, pad_ratio: float = 0.15) -> Rec
     out_h = max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1]))
     if out_w < 1 or out_h < 1:
         raise InvalidRegion(f"Region {polygon_summary(polygon)} is smaller than one pixel.")
-    pad = max(2.0, out_h * pad_ratio)
+    pad = max(min_pad, out_h * pad_ratio)
     crop_w, crop_h = int(round(out_w + 2 * pad)), int(round(out_h + 2 * pad))
     target = np.array(
         [[pad, pad], [pad + out_w, pad], [pad + out_w, pad + out_h], [pad, pad + out_h]], dtype=np.float64
@@ -158,7 +169,7 @@ def rectify(image: np.ndarray, polygon: Polygon, pad_ratio: float = 0.15) -> Rec
     crop = cv2.warpPerspective(
         image, to_crop, (crop_w, crop_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
-    return RectifiedCrop(image=crop, to_page=np.linalg.inv(to_crop))
+    return RectifiedCrop(image=crop, to_page=np.linalg.inv(to_crop), to_crop=to_crop)
 
 
 def polygon_summary(polygon: Polygon) -> str:

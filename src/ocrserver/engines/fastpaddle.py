@@ -15,6 +15,7 @@ from PIL import Image
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.ctc_punctuation import with_latin_punctuation
 from ocrserver.engines.ppocr import CUT_PIECE, LANGUAGES
+from ocrserver.fitted_boxes import fitted_to_ink
 from ocrserver.layout import group_into_blocks, split_into_words, without_cut_pieces
 from ocrserver.reading_order import sort_reading_order
 from ocrserver.result import Block, Line, rect_polygon
@@ -44,7 +45,8 @@ class FastPaddleEngine(Engine):
         self._engine = OcrEngine(model_size=settings.fastpaddle_model, threads=settings.resolved_ort_threads())
 
     def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
-        return group_into_blocks(self._lines(image), np.asarray(image))
+        page = np.asarray(image)
+        return fitted_to_ink(group_into_blocks(self._lines(image), page), page)
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """The region's lines, less the pieces of its neighbours at its edges (the same models' confidences as

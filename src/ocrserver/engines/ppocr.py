@@ -37,6 +37,7 @@ from ocrserver.engines.orientation import PageOrientationVote, PageVerdict, turn
 from ocrserver.engines.page_steps import Classified, Detection, classify, detect, recognise
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
 from ocrserver.engines.spare_cores import use_spare_cores
+from ocrserver.fitted_boxes import fitted_to_ink
 from ocrserver.geometry import shifted, turned_180, turned_back
 from ocrserver.imaging import bgr_array
 from ocrserver.languages import normalize_language
@@ -416,8 +417,10 @@ def _lines_from(output: Any) -> list[Line]:
 
 
 def _page_blocks(lines: list[Line], upside_down: bool, page: np.ndarray) -> list[Block]:
-    """The blocks of the lines read from ``page`` (BGR), which lies upside down or not."""
-    return _upside_down_blocks(lines, page) if upside_down else group_into_blocks(lines, page)
+    """The blocks of the lines read from ``page`` (BGR), which lies upside down or not, their boxes fitted to
+    their print (fitted_boxes.py)."""
+    blocks = _upside_down_blocks(lines, page) if upside_down else group_into_blocks(lines, page)
+    return fitted_to_ink(blocks, page)
 
 
 def _says_upside_down(classified: Classified | None) -> bool:
