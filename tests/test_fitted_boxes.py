@@ -72,9 +72,11 @@ def test_a_slanted_lines_box_keeps_its_slant_and_fits_its_print() -> None:
     assert not outside, "every inked pixel stays inside the fitted box"
 
 
-def test_a_box_whose_ink_fills_it_or_that_holds_none_keeps_its_size() -> None:
+def test_a_box_whose_ink_fills_it_that_holds_none_or_is_flat_keeps_its_size() -> None:
     page, print_box = _page("x5")
     empty = Line(text="", confidence=0.9, polygon=rect_polygon(300, 120, 400, 160))
     assert _fitted(page, empty).polygon == empty.polygon
+    flat = Line(text="-", confidence=0.9, polygon=[(300.0, 120.0), (400.0, 120.0), (400.0, 120.2), (300.0, 120.2)])
+    assert _fitted(page, flat).polygon == flat.polygon
     tight = Line(text="x5", confidence=0.9, polygon=rect_polygon(*print_box))
     assert bbox_of(_fitted(page, tight).polygon) == pytest.approx(print_box, abs=1.0)

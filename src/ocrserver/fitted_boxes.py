@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ocrserver.errors import InvalidRegion
 from ocrserver.geometry import RectifiedCrop, rectify
 from ocrserver.ink import ink
 from ocrserver.result import Block, Line, Word, rect_polygon
@@ -40,7 +41,10 @@ def fitted_to_ink(blocks: list[Block], page: np.ndarray) -> list[Block]:
 def _fitted(line: Line, page: np.ndarray) -> Line:
     if len(line.polygon) != 4:
         return line
-    crop = rectify(page, line.polygon, pad_ratio=0.0, min_pad=0.0)
+    try:
+        crop = rectify(page, line.polygon, pad_ratio=0.0, min_pad=0.0)
+    except InvalidRegion:  # a box under a pixel high or long, or off the page: nothing to fit
+        return line
     height, width = crop.image.shape[:2]
     if min(height, width) < SMALLEST:
         return line
