@@ -152,6 +152,22 @@ def test_tesseract_engine_and_language_aliases(client: TestClient, two_lines) ->
     assert all(0 <= w["confidence"] <= 1 for w in words)
 
 
+def test_tesseract_page_lines_are_boxed_with_a_little_room_around_their_print(client: TestClient) -> None:
+    # Tesseract boxes the print to the pixel; people label a line with a little room around it
+    rendered = render_lines([*LINES, "x5"])
+    body = post_json(client, image_base64=b64(encode(rendered.image)), engine="tesseract").json()
+    lines = [line for block in body["pages"][0]["blocks"] for line in block["lines"]]
+    assert [line["text"] for line in lines] == [*LINES, "x5"]
+    dark = np.asarray(rendered.image.convert("L")) < 128
+    for line, (_, top, _, bottom) in zip(lines, rendered.boxes, strict=True):
+        rows, columns = np.nonzero(dark[top - 4:bottom + 4])
+        ink = (columns.min(), rows.min() + top - 4, columns.max() + 1, rows.max() + top - 3)  # the line's print
+        room = 0.1 * (ink[3] - ink[1])
+        x0, y0, x1, y1 = line["bbox"]
+        sides = (ink[0] - x0, ink[1] - y0, x1 - ink[2], y1 - ink[3])  # room left, above, right, below
+        assert 0.5 * room <= min(sides) and max(sides) <= 2 * room + 1, (line["bbox"], ink)
+
+
 # ---- regions --------------------------------------------------------------------------------------
 def test_regions_are_read_one_each_in_the_order_given(client: TestClient, two_lines) -> None:
     data, boxes = two_lines

@@ -1,5 +1,5 @@
 """Page lines' boxes fitted to their print (fitted_boxes.py): tight around the print, never cutting it, on even
-paper, in a shadow, light on dark, slanted; words kept inside their line."""
+paper, in a shadow, light on dark, slanted; words kept inside their line; tight boxes (Tesseract's) given room."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from ocrserver.fitted_boxes import MARGIN, fitted_to_ink
+from ocrserver.fitted_boxes import MARGIN, fitted_to_ink, with_room_around
 from ocrserver.result import Block, Line, Word, bbox_of, rect_polygon
 from tests.helpers import font, render_rotated_line
 
@@ -80,3 +80,17 @@ def test_a_box_whose_ink_fills_it_that_holds_none_or_is_flat_keeps_its_size() ->
     assert _fitted(page, flat).polygon == flat.polygon
     tight = Line(text="x5", confidence=0.9, polygon=rect_polygon(*print_box))
     assert bbox_of(_fitted(page, tight).polygon) == pytest.approx(print_box, abs=1.0)
+
+
+def test_a_tight_box_is_given_room_along_its_own_slant_and_kept_on_the_page() -> None:
+    word = Word(text="Total", confidence=0.9, polygon=rect_polygon(10, 100, 60, 120))
+    level = Line(text="Total 12.50", confidence=0.9, polygon=rect_polygon(10, 100, 210, 120), words=[word])
+    # 20 px high: 2 px more on every side, but not past the page's left edge (x 0)
+    grown = with_room_around([Block(lines=[level])], 0.1, 300, 200)[0].lines[0]
+    assert grown.polygon == [(8.0, 98.0), (212.0, 98.0), (212.0, 122.0), (8.0, 122.0)]
+    assert grown.words == [word]
+    at_edge = Line(text="x", confidence=0.9, polygon=rect_polygon(1, 190, 40, 200))
+    assert bbox_of(with_room_around([Block(lines=[at_edge])], 0.1, 300, 200)[0].lines[0].polygon) == (0.0, 189.0, 41.0, 200.0)
+    # a line written upwards at 90 degrees (its text's top-left at the bottom left): grown across and along it
+    upwards = Line(text="up", confidence=0.9, polygon=[(100.0, 150.0), (100.0, 50.0), (120.0, 50.0), (120.0, 150.0)])
+    assert bbox_of(with_room_around([Block(lines=[upwards])], 0.1, 300, 200)[0].lines[0].polygon) == (98.0, 48.0, 122.0, 152.0)

@@ -21,6 +21,7 @@ from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.closer_look import area_around
 from ocrserver.engines.orientation import load_line_classifier
 from ocrserver.errors import EngineUnavailable
+from ocrserver.fitted_boxes import with_room_around
 from ocrserver.geometry import shifted, turned_back
 from ocrserver.imaging import bgr_array
 from ocrserver.languages import normalize_language, tesseract_code
@@ -47,6 +48,11 @@ _NOT_LANGUAGES = {"osd", "equ"}
 # every page and left 8 of 16 upside-down forms unturned.
 SURE_PAGE = 0.5
 PAGE_TURNS = (180, 270, 90)
+# A page line's box is grown by this share of its height on every side: Tesseract boxes the print to the pixel, and
+# people leave a little room around a line they label. All dev pages in-process, on the same readings, det F1 at
+# IoU 0.5: 0.649 as boxed, 0.676 / 0.690 / 0.681 / 0.654 grown by 0.05 / 0.1 / 0.2 / 0.3 (forms 0.424 -> 0.485,
+# receipts 0.749 -> 0.781 at 0.1), 0.673 grown only above and below.
+LINE_ROOM = 0.1
 # Tesseract makes one line of a whole printed row, "Receipt No.: CS1804/27037      Date: 23/01/2018"; people label
 # (and PP-OCR's detector finds) each field apart. A page line is cut where two words lie more than this many
 # line heights apart. Dev-set pages, detection F1 at 0.8 / 1.0 / 1.2 / 1.5 / 2.0: 0.597 / 0.646 / 0.644 / 0.637 /
@@ -149,9 +155,9 @@ class TesseractEngine(Engine):
             turned = self._read_page(image.rotate(upright, expand=True), languages)
             if reading_confidence(turned) >= SURE_PAGE:
                 degrees, blocks = upright, turned
-        if not degrees:
-            return blocks
-        return with_polygons_mapped(blocks, partial(turned_back, degrees=degrees, width=image.width, height=image.height))
+        if degrees:
+            blocks = with_polygons_mapped(blocks, partial(turned_back, degrees=degrees, width=image.width, height=image.height))
+        return with_room_around(blocks, LINE_ROOM, image.width, image.height)
 
     def _sure_reading(self, image: Image.Image, languages: list[str]) -> tuple[int, list[Block]]:
         """The page read as sent or, when unsure, the first sure reading of it turned by one of ``PAGE_TURNS``:
