@@ -69,6 +69,12 @@ def encode(image: Image.Image, fmt: str = "PNG", **params: object) -> bytes:
     return buffer.getvalue()
 
 
+def iou(a: tuple[float, ...] | list[float], b: tuple[float, ...] | list[float]) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1)."""
+    across = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return across / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - across)
+
+
 def normalize(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split())
 

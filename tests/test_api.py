@@ -16,7 +16,16 @@ from PIL import Image, ImageDraw
 from rapidfuzz.distance import Levenshtein
 
 from ocrserver.deskew import turned
-from tests.helpers import bag_of_words_f1, cer, encode, font, render_lines, render_prose, render_rotated_line
+from tests.helpers import (
+    bag_of_words_f1,
+    cer,
+    encode,
+    font,
+    iou,
+    render_lines,
+    render_prose,
+    render_rotated_line,
+)
 
 LINES = ["Invoice 4711 paid in full", "Total amount 42.50 EUR"]
 
@@ -25,14 +34,6 @@ LINES = ["Invoice 4711 paid in full", "Total amount 42.50 EUR"]
 def two_lines() -> tuple[bytes, list[tuple[int, int, int, int]]]:
     rendered = render_lines(LINES)
     return encode(rendered.image), rendered.boxes
-
-
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    area = lambda r: (r[2] - r[0]) * (r[3] - r[1])  # noqa: E731
-    return inter / (area(a) + area(b) - inter)
 
 
 def b64(data: bytes) -> str:

@@ -17,7 +17,7 @@ from PIL import Image
 
 from ocrserver.engines.tesseract import darker_around
 from tests.conftest import load_label
-from tests.helpers import bag_of_words_f1, cer, encode, normalize
+from tests.helpers import bag_of_words_f1, cer, encode, iou, normalize
 
 
 def _image_b64(dev_data: Path, label: dict) -> str:
@@ -79,11 +79,6 @@ def test_labelled_regions_read_one_by_one(client: TestClient, dev_data: Path, it
     assert cer(predicted_text, truth_text) <= max_cer
 
 
-def _iou(a: list[float], b: list[float]) -> float:
-    across = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    return across / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - across)
-
-
 @pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny"])
 def test_a_receipts_short_fields_are_boxed_around_their_print_as_people_label_them(
         client: TestClient, dev_data: Path, engine: str) -> None:
@@ -95,7 +90,7 @@ def test_a_receipts_short_fields_are_boxed_around_their_print_as_people_label_th
     lines = [line for block in body["pages"][0]["blocks"] for line in block["lines"]]
     fields = [region for region in _truth(label) if len(region["text"]) <= 6 and region["text"].isascii()]
     assert len(fields) >= 10
-    matched = [max((_iou(line["bbox"], region["bbox"]) for line in lines), default=0.0) >= 0.5 for region in fields]
+    matched = [max((iou(line["bbox"], region["bbox"]) for line in lines), default=0.0) >= 0.5 for region in fields]
     assert sum(matched) >= len(fields) - 1, [f["text"] for f, m in zip(fields, matched, strict=True) if not m]
     for line in lines:  # each word stays inside its line
         x0, y0, x1, y1 = line["bbox"]
