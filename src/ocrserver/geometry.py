@@ -136,6 +136,12 @@ class RectifiedCrop:
         """A polygon on the page, in crop pixels."""
         return _transformed(polygon, self.to_crop)
 
+    def kept_on_page(self, polygon: Polygon) -> Polygon:
+        """A polygon an engine found in the crop, kept inside the crop (engines pad their boxes), on the page:
+        what was read in a region never leaves it."""
+        height, width = self.image.shape[:2]
+        return self.map_polygon([(min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))) for x, y in polygon])
+
 
 def _transformed(polygon: Polygon, homography: np.ndarray) -> Polygon:
     if not polygon:

@@ -14,7 +14,7 @@ from PIL import Image
 
 from ocrserver.engines.base import Engine
 from ocrserver.errors import EngineFailed, InvalidRequest, OcrServerError
-from ocrserver.geometry import RectifiedCrop, parse_region, rectify, turned_back
+from ocrserver.geometry import parse_region, rectify, turned_back
 from ocrserver.imaging import decode_pages
 from ocrserver.languages import parse_languages
 from ocrserver.layout import count_text_lines
@@ -27,7 +27,6 @@ from ocrserver.result import (
     OcrResult,
     Page,
     Polygon,
-    Word,
     length_weighted_confidence,
     lines_with_polygons_mapped,
 )
@@ -205,7 +204,7 @@ def read_region(engine: Engine, page: np.ndarray, region: Polygon, languages: li
     if _may_hold_a_sideways_line(crop.image, lines):
         lines = _surest_quarter_turn(engine, image, languages, lines)
     lines = [letter_spacing_closed(line, crop.image) for line in lines]  # a heading set letter-spaced: its words
-    return Block(lines=[_to_page(line, crop) for line in lines], polygon=list(region))
+    return Block(lines=lines_with_polygons_mapped(lines, crop.kept_on_page), polygon=list(region))
 
 
 def _may_hold_a_sideways_line(crop: np.ndarray, lines: list[Line]) -> bool:
@@ -238,18 +237,3 @@ def is_blank(image: np.ndarray, min_contrast: int = 12) -> bool:
     return all(high - low < min_contrast for low, high, _, _ in map(cv2.minMaxLoc, channels))
 
 
-def _to_page(line: Line, crop: RectifiedCrop) -> Line:
-    """A line read in the crop, in page coordinates. Engines' boxes are padded, so they are first kept
-    inside the crop: a region's lines never leave the region."""
-    height, width = crop.image.shape[:2]
-
-    def place(polygon: Polygon) -> Polygon:
-        clipped = [(min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))) for x, y in polygon]
-        return crop.map_polygon(clipped)
-
-    return Line(
-        text=line.text,
-        confidence=line.confidence,
-        polygon=place(line.polygon),
-        words=[Word(text=w.text, confidence=w.confidence, polygon=place(w.polygon)) for w in line.words],
-    )
