@@ -107,6 +107,8 @@ SURE_UPRIGHT = 0.9
 
 # what is done to each model rapidocr has loaded (kept on ONNX Runtime, or moved to OpenVINO)
 Placement = Callable[[Any], Any]
+# what reads the lines found on a page: their text, confidence and words, on the page, in rapidocr's corner order
+LineReader = Callable[[Detection, Classified | None], list[Line]]
 
 
 @dataclass
@@ -279,35 +281,40 @@ class PPOCREngine(Engine):
         on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read turned upright; its lines
         as sent are recognised too only when that reading is unsure (``SURE_UPRIGHT``), and kept when it is
         clearly less sure than them (``SIDEWAYS_SLACK``)."""
+        return self.read_page_lines_with(image, self._recognised)
+
+    def read_page_lines_with(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
+        """The page's blocks as ``read_page`` finds, turns, orders and boxes them, each line PP-OCR's detector
+        found read by ``read_lines`` (``read_page``: rapidocr's recogniser; tesseract.py: Tesseract)."""
         detection = detect(self._strong.page, bgr_array(image))
         area = area_to_read_closer(detection.text_boxes, image.width, image.height, self._strong.page.max_side_len)
         if area is not None:
             part = image.crop(area)
-            blocks = self._upright_blocks(part, detect(self._strong.page, bgr_array(part)))
+            blocks = self._upright_blocks(part, detect(self._strong.page, bgr_array(part)), read_lines)
             return with_polygons_mapped(blocks, partial(shifted, dx=area[0], dy=area[1]))
-        return self._upright_blocks(image, detection)
+        return self._upright_blocks(image, detection, read_lines)
 
-    def _upright_blocks(self, image: Image.Image, detection: Detection) -> list[Block]:
+    def _upright_blocks(self, image: Image.Image, detection: Detection, read_lines: LineReader) -> list[Block]:
         """The blocks of the detected image, read turned upright instead when it lies sideways."""
         classified = classify(self._strong.page, detection)
-        upside_down = _says_upside_down(classified)
+        upside_down = says_upside_down(classified)
         turn = _quarter_turn_upright(detection.text_boxes, upside_down)
         if not turn:
-            return _page_blocks(self._recognised(detection, classified), upside_down, detection.image)
+            return _page_blocks(read_lines(detection, classified), upside_down, detection.image)
         turned = bgr_array(image.rotate(turn, expand=True))
-        turned_lines, turned_upside_down = self._lines_read(detect(self._strong.page, turned))
+        turned_lines, turned_upside_down = self._lines_read(detect(self._strong.page, turned), read_lines)
         sure = length_weighted_confidence(turned_lines)
         if sure < SURE_UPRIGHT:
-            lines = self._recognised(detection, classified)
+            lines = read_lines(detection, classified)
             if sure < length_weighted_confidence(lines) - SIDEWAYS_SLACK:
                 return _page_blocks(lines, upside_down, detection.image)
         blocks = _page_blocks(turned_lines, turned_upside_down, turned)
         return with_polygons_mapped(blocks, partial(turned_back, degrees=turn, width=image.width, height=image.height))
 
-    def _lines_read(self, detection: Detection) -> tuple[list[Line], bool]:
+    def _lines_read(self, detection: Detection, read_lines: LineReader) -> tuple[list[Line], bool]:
         """The detected page's lines, and whether the page orientation vote found it upside down."""
         classified = classify(self._strong.page, detection)
-        return self._recognised(detection, classified), _says_upside_down(classified)
+        return read_lines(detection, classified), says_upside_down(classified)
 
     def _recognised(self, detection: Detection, classified: Classified | None) -> list[Line]:
         """The lines of the detected, classified page."""
@@ -423,7 +430,7 @@ def _page_blocks(lines: list[Line], upside_down: bool, page: np.ndarray) -> list
     return fitted_to_ink(blocks, page)
 
 
-def _says_upside_down(classified: Classified | None) -> bool:
+def says_upside_down(classified: Classified | None) -> bool:
     """Whether the page orientation vote found the classified page upside down."""
     return classified is not None and isinstance(classified.verdict, PageVerdict) and classified.verdict.upside_down
 
