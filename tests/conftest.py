@@ -51,6 +51,19 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture(scope="session")
+def laid_out_by_tesseract(settings: Settings) -> Iterator[TestClient]:
+    """A server whose ``tesseract`` finds a page's lines with Tesseract's own layout (OCR_TESSERACT_LAYOUT=tesseract)."""
+    with TestClient(create_app(settings.model_copy(update={"tesseract_layout": "tesseract"}))) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session", params=["ppocr", "tesseract"])
+def tesseract_client(request: pytest.FixtureRequest) -> TestClient:
+    """A server per OCR_TESSERACT_LAYOUT: lines found by PP-OCR's detector (the default), or Tesseract's own layout."""
+    return request.getfixturevalue("client" if request.param == "ppocr" else "laid_out_by_tesseract")  # type: ignore[no-any-return]
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -153,10 +153,10 @@ def test_tesseract_engine_and_language_aliases(client: TestClient, two_lines) ->
     assert all(0 <= w["confidence"] <= 1 for w in words)
 
 
-def test_tesseract_page_lines_are_boxed_with_a_little_room_around_their_print(client: TestClient) -> None:
-    # Tesseract boxes the print to the pixel; people label a line with a little room around it
+def test_tesseract_page_lines_are_boxed_with_a_little_room_around_their_print(laid_out_by_tesseract: TestClient) -> None:
+    # Tesseract's own layout boxes the print to the pixel; people label a line with a little room around it
     rendered = render_lines([*LINES, "x5"])
-    body = post_json(client, image_base64=b64(encode(rendered.image)), engine="tesseract").json()
+    body = post_json(laid_out_by_tesseract, image_base64=b64(encode(rendered.image)), engine="tesseract").json()
     lines = [line for block in body["pages"][0]["blocks"] for line in block["lines"]]
     assert [line["text"] for line in lines] == [*LINES, "x5"]
     dark = np.asarray(rendered.image.convert("L")) < 128
@@ -167,6 +167,20 @@ def test_tesseract_page_lines_are_boxed_with_a_little_room_around_their_print(cl
         x0, y0, x1, y1 = line["bbox"]
         sides = (ink[0] - x0, ink[1] - y0, x1 - ink[2], y1 - ink[3])  # room left, above, right, below
         assert 0.5 * room <= min(sides) and max(sides) <= 2 * room + 1, (line["bbox"], ink)
+
+
+def test_tesseract_reads_russian_lines_where_ppocrs_detector_finds_them(client: TestClient) -> None:
+    # PP-OCR's recognisers have no Cyrillic; its detector finds Cyrillic lines as it finds Latin ones, and
+    # Tesseract reads each
+    rendered = render_lines(["Счёт № 1284 от 12 марта", "Итого к оплате: 4 250 руб.", "Спасибо за покупку!"])
+    body = post_json(client, image_base64=b64(encode(rendered.image)), engine="tesseract", lang="ru").json()
+    assert body["languages"] == ["ru"] and "PP-OCRv6-tiny-det" in body["model_version"]
+    lines = [line for block in body["pages"][0]["blocks"] for line in block["lines"]]
+    assert [line["text"] for line in lines] == rendered.lines
+    for line, box in zip(lines, rendered.boxes, strict=True):
+        assert iou(line["bbox"], box) > 0.5
+        assert [word["text"] for word in line["words"]] == line["text"].split()
+        assert all(iou(word["bbox"], line["bbox"]) > 0 for word in line["words"])
 
 
 # ---- regions --------------------------------------------------------------------------------------

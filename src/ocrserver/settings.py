@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     )
     fastpaddle_model: Literal["tiny", "small"] = Field("small", validation_alias="OCR_FASTPADDLE_MODEL")
     tessdata_dir: Path | None = Field(None, validation_alias=AliasChoices("OCR_TESSDATA", "TESSDATA_PREFIX"))
+    tesseract_layout: Literal["ppocr", "tesseract"] = Field(
+        "ppocr", validation_alias="OCR_TESSERACT_LAYOUT",
+        description="how tesseract finds a page's lines: ppocr = PP-OCRv6 tiny's detector finds them and Tesseract "
+        "reads each; tesseract = Tesseract's own page layout analysis",
+    )
 
     max_image_pixels: int = Field(60_000_000, validation_alias="OCR_MAX_IMAGE_PIXELS")
     max_download_bytes: int = Field(30 * 1024 * 1024, validation_alias="OCR_MAX_DOWNLOAD_BYTES")
