@@ -2,9 +2,9 @@
 
 Tesseract's own page layout finds lines as people label them less often than PP-OCR's detector: it makes one line of
 a printed row of fields, loses short fields and is thrown by noise, skew and photos. Each detected line is cut
-upright from the page along its box and read on its own. The box is taken as it is: fitted to its print, it
-already leaves about a third of the print's height around it, and more takes in pieces of the lines above and
-below, which a single-line reading turns into garbage (English dev pages, Tesseract, BoW F1 0.780 / 0.767 / 0.562
+upright from the page along its box and read on its own. The box is taken as it is: the detector's box already
+leaves room around the print, and more takes in pieces of the lines above and below, which a single-line reading
+turns into garbage (English dev pages, Tesseract, BoW F1 0.780 / 0.767 / 0.562
 with 0 / 0.15 / 0.4 of the box's height added around). Each crop is turned as rapidocr turns its own: a box at
 least ``TALL`` times as tall as wide a quarter counter-clockwise (text set up the page), and every box half a turn
 on a page the orientation vote finds upside down.
