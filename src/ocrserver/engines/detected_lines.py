@@ -18,7 +18,7 @@ from collections.abc import Callable
 import cv2
 from PIL import Image
 
-from ocrserver.engines.page_steps import Detection
+from ocrserver.engines.page_steps import TALL, Detection
 from ocrserver.errors import InvalidRegion
 from ocrserver.geometry import rectify
 from ocrserver.result import (
@@ -27,9 +27,6 @@ from ocrserver.result import (
     length_weighted_confidence,
     lines_with_polygons_mapped,
 )
-
-# rapidocr reads a box this many times as tall as wide turned a quarter counter-clockwise
-TALL = 1.5
 
 # what reads one upright line crop (RGB): its lines, in crop pixels
 CropReader = Callable[[Image.Image], list[Line]]

@@ -23,6 +23,9 @@ from rapidocr.utils.process_img import map_boxes_to_original
 from ocrserver.engines.strips import Strips, strips_for
 from ocrserver.result import Polygon
 
+# rapidocr cuts a box at least this many times as tall as wide turned a quarter counter-clockwise (text set up the page)
+TALL = 1.5
+
 
 @dataclass
 class Detection:

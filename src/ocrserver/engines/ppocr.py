@@ -34,7 +34,7 @@ from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder, join_word_pieces
 from ocrserver.engines.det_input import feed_detector
 from ocrserver.engines.orientation import PageOrientationVote, PageVerdict, turned_upside_down
-from ocrserver.engines.page_steps import Classified, Detection, classify, detect, recognise
+from ocrserver.engines.page_steps import TALL, Classified, Detection, classify, detect, recognise
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
 from ocrserver.engines.spare_cores import use_spare_cores
 from ocrserver.fitted_boxes import fitted_to_ink
@@ -437,14 +437,14 @@ def says_upside_down(classified: Classified | None) -> bool:
 
 def _quarter_turn_upright(text_boxes: list[Polygon], upside_down: bool) -> int:
     """How far to turn a page (counter-clockwise) whose text mostly stands on end so it reads in rows: 0 when it
-    does not. rapidocr turns a box at least 1.5 times as tall as wide a quarter counter-clockwise to read it, and
+    does not. rapidocr turns a box at least ``TALL`` times as tall as wide a quarter counter-clockwise to read it, and
     the orientation vote says whether that left it upside down, so which way the page lies. Each box counts
     with its length."""
     on_end = total = 0.0
     for box in text_boxes:
         x0, y0, x1, y1 = bbox_of(box)
         total += max(x1 - x0, y1 - y0)
-        on_end += (y1 - y0) if (y1 - y0) >= 1.5 * (x1 - x0) else 0.0
+        on_end += (y1 - y0) if (y1 - y0) >= TALL * (x1 - x0) else 0.0
     if on_end <= total / 2:
         return 0
     return 270 if upside_down else 90
