@@ -264,6 +264,11 @@ class PPOCREngine(Engine):
         if self._quick_crop is not self._strong.crop:
             _warm_up(self._quick_crop)
 
+    @property
+    def orientation(self) -> PageOrientationVote:
+        """The angle classifier, as the page orientation vote uses it."""
+        return self._strong.orientation
+
     def share_cores(self, alone: Callable[[], bool]) -> None:
         self._alone = alone
 

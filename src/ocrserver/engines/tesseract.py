@@ -145,8 +145,10 @@ class TesseractEngine(Engine):
         available = set(installed_languages(tessdata))
         warm = [lang for lang in settings.languages if lang in available] or sorted(available)[:1]
         self._api(warm)
-        self._orientation = load_line_classifier(settings.resolved_ort_threads())
         self._line_finder = _line_finder(settings)
+        # the line finder's angle classifier when there is one, not a second copy of it
+        self._orientation = (self._line_finder.orientation if self._line_finder is not None
+                             else load_line_classifier(settings.resolved_ort_threads()))
 
     def _api(self, languages: list[str]) -> object:
         key = "+".join(tesseract_code(lang) for lang in languages)
