@@ -7,7 +7,7 @@ a time, as the API objects are not thread-safe. The page segmentation mode is ch
 A page's lines are found by PP-OCRv6 tiny's detector and each read by Tesseract (detected_lines.py): the page is
 turned, read closer, cut into strips, and its lines boxed and ordered as ``ppocr-tiny`` does it. All dev pages
 through the server, against Tesseract's own layout: detection F1 0.690 -> 0.829, BoW F1 0.714 -> 0.757, page CER
-0.215 -> 0.150, but p50 271 -> 598 ms (docs/benchmarks.md). With OCR_TESSERACT_LAYOUT=tesseract (or without the tiny models)
+0.215 -> 0.150, p50 266 -> 389 ms (docs/benchmarks.md). With OCR_TESSERACT_LAYOUT=tesseract (or without the tiny models)
 Tesseract's own layout finds them: such pages come back the right way up whichever way they were scanned, read level
 when scanned askew (deskew.py), their rows cut into fields (``FIELD_GAP``); a document photographed on a table is
 read where its text lies (``TEXT_PART``).
