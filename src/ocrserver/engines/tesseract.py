@@ -29,7 +29,7 @@ from ocrserver.engines.closer_look import area_around
 from ocrserver.engines.detected_lines import read_detected_lines
 from ocrserver.engines.orientation import load_line_classifier
 from ocrserver.engines.page_steps import Classified, Detection
-from ocrserver.engines.ppocr import PPOCRTinyEngine, says_upside_down
+from ocrserver.engines.ppocr import PageLineFinder, says_upside_down, tiny_line_finder
 from ocrserver.engines.ppocr_models import find_tiny_models
 from ocrserver.errors import EngineUnavailable
 from ocrserver.fitted_boxes import with_room_around
@@ -145,7 +145,12 @@ class TesseractEngine(Engine):
         available = set(installed_languages(tessdata))
         warm = [lang for lang in settings.languages if lang in available] or sorted(available)[:1]
         self._api(warm)
-        self._line_finder = _line_finder(settings)
+        self._alone: Callable[[], bool] = _never
+        # PP-OCR tiny's detector finds a page's lines (unless OCR_TESSERACT_LAYOUT=tesseract), on all the cores
+        # while this instance's job runs alone
+        self._line_finder: PageLineFinder | None = None
+        if _finds_lines_with_ppocr(settings):
+            self._line_finder = tiny_line_finder(settings, lambda: self._alone())
         # the line finder's angle classifier when there is one, not a second copy of it
         self._orientation = (self._line_finder.orientation if self._line_finder is not None
                              else load_line_classifier(settings.resolved_ort_threads()))
@@ -160,15 +165,14 @@ class TesseractEngine(Engine):
         return api
 
     def share_cores(self, alone: Callable[[], bool]) -> None:
-        if self._line_finder is not None:
-            self._line_finder.share_cores(alone)
+        self._alone = alone
 
     def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
         """The page's blocks, its boxes on the image as sent: the lines PP-OCR's detector finds, each read by
         Tesseract (detected_lines.py), or with OCR_TESSERACT_LAYOUT=tesseract as Tesseract's layout finds them."""
         if self._line_finder is None:
             return self._read_page_as_laid_out(image, languages)
-        return self._line_finder.read_page_lines_with(image, partial(self._detected_lines, languages=languages))
+        return self._line_finder.blocks(image, partial(self._detected_lines, languages=languages))
 
     def _detected_lines(self, detection: Detection, classified: Classified | None, languages: list[str]) -> list[Line]:
         return read_detected_lines(detection, says_upside_down(classified), partial(self._read_region, languages=languages))
@@ -304,8 +308,8 @@ def _finds_lines_with_ppocr(settings: Settings) -> bool:
     return settings.tesseract_layout == "ppocr" and find_tiny_models() is not None
 
 
-def _line_finder(settings: Settings) -> PPOCRTinyEngine | None:
-    return PPOCRTinyEngine(settings) if _finds_lines_with_ppocr(settings) else None
+def _never() -> bool:
+    return False
 
 
 def reading_confidence(blocks: list[Block]) -> float:
