@@ -6,7 +6,7 @@ Starts `ocrserver serve` on a free loopback port (or uses --url), runs ../shared
 interactive.py per engine (a drawn box through /predict, the raw engine call in-process and pytesseract per call,
 on the same regions). Full JSON summaries go to --out-dir.
 
-    python benchmarks/dev_set.py                         # all images, both engines, concurrency 1 and 2
+    python benchmarks/dev_set.py                         # all images, the three engines, concurrency 1 and 2
     python benchmarks/dev_set.py --limit 12 --max-boxes 400 --concurrency 2 --interactive-boxes 0
     python benchmarks/dev_set.py --engines ppocr --precision fp32,bf16   # one server per precision, same run
     python benchmarks/dev_set.py --task page --turn 180                 # pages scanned upside down
@@ -142,7 +142,7 @@ def header(concurrencies: list[int]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="use a running server instead of starting one")
-    parser.add_argument("--engines", default="ppocr,tesseract")
+    parser.add_argument("--engines", default="ppocr,ppocr-tiny,tesseract")
     parser.add_argument("--task", default="box,page")
     parser.add_argument("--limit", type=int, default=0, help="images (0 = all 61)")
     parser.add_argument("--max-boxes", type=int, default=0, help="box requests (0 = all 2714)")
