@@ -8,6 +8,7 @@ on the same regions). Full JSON summaries go to --out-dir.
 
     python benchmarks/dev_set.py                         # all images, the three engines, concurrency 1 and 2
     python benchmarks/dev_set.py --limit 12 --max-boxes 400 --concurrency 2 --interactive-boxes 0
+    python benchmarks/dev_set.py --data ~/my-labelled-set        # your own documents, laid out as ocr-dev
     python benchmarks/dev_set.py --engines ppocr --precision fp32,bf16   # one server per precision, same run
     python benchmarks/dev_set.py --task page --turn 180                 # pages scanned upside down
     python benchmarks/dev_set.py --task page --frame 4000               # pages photographed from a distance
@@ -80,7 +81,7 @@ def running_server(url: str | None, workers: int, env: dict[str, str] | None = N
 
 def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out: Path) -> dict:
     command = [
-        sys.executable, str(SCORER), "--data", str(DATA),
+        sys.executable, str(SCORER), "--data", str(args.data),
         "--adapter", f"class:{HERE / 'ocrserver_adapter.py'}:OcrServer",
         "--adapter-arg", f"url={url}", "--adapter-arg", f"engine={engine}",
         "--task", args.task, "--concurrency", str(concurrency), "--warmup", "2",
@@ -89,7 +90,7 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
     if args.turn or args.frame or args.skew or args.loose or args.stack:
         command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
                     "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"loose={args.loose}",
-                    "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={DATA}"]
+                    "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}"]
     if args.as_text:
         command += ["--adapter-arg", "text=1"]
     if args.limit:
@@ -142,6 +143,9 @@ def header(concurrencies: list[int]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="use a running server instead of starting one")
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help="a labelled set laid out as ocr-dev is (images/, labels/: its README), e.g. your own "
+                             f"documents (default: {DATA})")
     parser.add_argument("--engines", default="ppocr,ppocr-tiny,tesseract")
     parser.add_argument("--task", default="box,page")
     parser.add_argument("--limit", type=int, default=0, help="images (0 = all 61)")
@@ -189,7 +193,7 @@ def main() -> None:
                     for c in concurrencies
                 ]
                 rows.append(row(name, summaries))
-    print(f"\ndev set {DATA.name}: limit={args.limit or 'all'} max_boxes={args.max_boxes or 'all'} "
+    print(f"\ndev set {args.data.name}: limit={args.limit or 'all'} max_boxes={args.max_boxes or 'all'} "
           f"concurrency={args.concurrency} workers={args.workers} precision={args.precision or 'server default'}"
           f"{f' turned {args.turn} degrees' if args.turn else ''}{f' {args.skew:g} degrees askew' if args.skew else ''}"
           f"{f' in a {args.frame} px photo' if args.frame else ''}"
@@ -206,7 +210,8 @@ def main() -> None:
         # ones: interactive.py draws the boxes on the pages as scanned, so it does not follow --skew)
         for engine in args.engines.split(","):
             command = [sys.executable, str(HERE / "interactive.py"), "--boxes", str(args.interactive_boxes),
-                       "--engine", engine, "--workers", str(args.workers)] + (["--url", args.url] if args.url else [])
+                       "--engine", engine, "--workers", str(args.workers), "--data", str(args.data)] + (
+                ["--url", args.url] if args.url else [])
             subprocess.run(command, check=True, env={**os.environ, "OCR_PRECISION": precisions[0]} if precisions[0] else None)
 
 

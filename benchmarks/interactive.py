@@ -62,10 +62,10 @@ def normalize(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
-def sample_regions(count: int, seed: int) -> list[dict]:
+def sample_regions(data: Path, count: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     regions = []
-    for task_id, path in enumerate(sorted((DATA / "labels").glob("*.json")), start=1):
+    for task_id, path in enumerate(sorted((data / "labels").glob("*.json")), start=1):
         label = json.loads(path.read_text())
         for region in label["regions"]:
             if not region.get("ignore"):
@@ -111,8 +111,9 @@ class LeanClient:
 class Systems:
     """The calls compared, each reading one region and answering its text."""
 
-    def __init__(self, client: httpx.Client, lean: LeanClient, engine: object, pages: dict[str, np.ndarray]) -> None:
-        self.client, self.lean, self.engine, self.pages = client, lean, engine, pages
+    def __init__(self, client: httpx.Client, lean: LeanClient, engine: object, images: Path,
+                 pages: dict[str, np.ndarray]) -> None:
+        self.client, self.lean, self.engine, self.images, self.pages = client, lean, engine, images, pages
         self.server_side: list[float] = []  # the server's own time per call (Server-Timing)
 
     def server(self, region: dict, body: dict) -> str:
@@ -147,7 +148,7 @@ class Systems:
         """3. pytesseract, one process per call, the image re-read each call"""
         import pytesseract
 
-        image = Image.open(io.BytesIO((DATA / "images" / region["image"]).read_bytes())).convert("RGB")
+        image = Image.open(io.BytesIO((self.images / region["image"]).read_bytes())).convert("RGB")
         return pytesseract.image_to_string(image.crop(tuple(int(v) for v in region["box"])),
                                            lang="chi_sim" if region["lang"] == "zh" else "eng", config="--psm 7")
 
@@ -176,11 +177,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--url", help="use a running server (it must reach this script's image server)")
     parser.add_argument("--no-pytesseract", action="store_true")
+    parser.add_argument("--data", type=Path, default=DATA, help="a labelled set laid out as ocr-dev is (images/, labels/)")
     args = parser.parse_args()
     tune_malloc()  # the raw engine calls get the server's allocator, before any thread starts
 
-    regions = sample_regions(args.boxes, args.seed)
-    images = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietImageHandler, directory=str(DATA / "images")))
+    regions = sample_regions(args.data, args.boxes, args.seed)
+    images = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             partial(QuietImageHandler, directory=str(args.data / "images")))
     threading.Thread(target=images.serve_forever, daemon=True).start()
     image_base = f"http://127.0.0.1:{images.server_address[1]}"
 
@@ -188,7 +191,8 @@ def main() -> None:
     engine = discover_engines()[args.engine](settings)
     # the calls take turns, so each runs alone, as the server's (which then may use all the cores)
     engine.share_cores(lambda: True)
-    pages = {name: np.asarray(Image.open(DATA / "images" / name).convert("RGB")) for name in {r["image"] for r in regions}}
+    pages = {name: np.asarray(Image.open(args.data / "images" / name).convert("RGB"))
+             for name in {r["image"] for r in regions}}
     names = ("server", "http floor", "server, lean client", "http floor, lean client", "raw", "pytesseract")
     results: dict[str, list] = {key: [[], 0, 0] for key in names}
     first_calls: list[float] = []
@@ -197,7 +201,7 @@ def main() -> None:
                   "OCR_URL_ALLOWLIST": "127.0.0.1"}  # the task images come from this script's loopback server
     with running_server(args.url, args.workers, env=server_env) as server, \
             httpx.Client(base_url=server.url, timeout=60) as client:
-        systems = Systems(client, LeanClient(server.url), engine, pages)
+        systems = Systems(client, LeanClient(server.url), engine, args.data / "images", pages)
         order = random.Random(args.seed)
         for region in regions:
             truth = normalize(region["text"])

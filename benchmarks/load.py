@@ -33,12 +33,12 @@ def rss_kib(pid: int) -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-def build_requests(seed: int) -> tuple[list[dict], list[dict]]:
+def build_requests(data: Path, seed: int) -> tuple[list[dict], list[dict]]:
     rng = random.Random(seed)
     boxes, pages = [], []
-    for path in sorted((DATA / "labels").glob("*.json")):
+    for path in sorted((data / "labels").glob("*.json")):
         label = json.loads(path.read_text())
-        image = base64.b64encode((DATA / "images" / label["image"]).read_bytes()).decode()
+        image = base64.b64encode((data / "images" / label["image"]).read_bytes()).decode()
         lang = label["language"]
         pages.append({"image_base64": image, "lang": lang, "level": "line"})
         for region in rng.sample(label["regions"], min(5, len(label["regions"]))):
@@ -55,9 +55,10 @@ def main() -> None:
     parser.add_argument("--page-share", type=float, default=0.2, help="fraction of requests that are whole pages")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=DATA, help="a labelled set laid out as ocr-dev is (images/, labels/)")
     args = parser.parse_args()
 
-    boxes, pages = build_requests(args.seed)
+    boxes, pages = build_requests(args.data, args.seed)
     latencies: dict[str, list[float]] = {"box": [], "page": []}
     statuses: Counter[str] = Counter()
     errors: list[str] = []

@@ -75,3 +75,28 @@ def test_a_pages_text_can_be_scored_as_returned_in_its_reading_order(tmp_path: P
     page = json.loads((tmp_path / "dev_ppocr-tiny_default_c1_text.json").read_text())["page"]
     # the scorer took the text, not lines: nothing to match boxes with, the words and their order still scored
     assert page["text_only_pages"] == 1 and page["bow_f1_ci"] >= 0.6 and page["page_cer_ci"] < 0.3
+
+
+@pytest.mark.timeout(600)
+def test_a_labelled_set_of_ones_own_is_scored_through_every_script(tmp_path: Path, dev_data: Path) -> None:
+    # a set laid out as ocr-dev is, under names the dev set does not have: a receipt and three of its lines
+    mine = tmp_path / "mine"
+    (mine / "images").mkdir(parents=True)
+    (mine / "labels").mkdir()
+    label = json.loads((dev_data / "labels" / "sroie_025.json").read_text())
+    label.update(id="mine_001", image="mine_001.jpg", regions=label["regions"][:3])
+    (mine / "images" / "mine_001.jpg").write_bytes((dev_data / "images" / "sroie_025.jpg").read_bytes())
+    (mine / "labels" / "mine_001.json").write_text(json.dumps(label))
+
+    stdout = run_dev_set(tmp_path / "out", "--data", str(mine), "--engines", "tesseract", "--concurrency", "1",
+                         "--interactive-boxes", "2")
+    assert "dev set mine:" in stdout
+    summary = json.loads((tmp_path / "out" / "dev_tesseract_default_c1.json").read_text())
+    assert summary["box"]["n"] == 3 and summary["box"]["errors"] == 0 and summary["box"]["cer_ci"] < 0.2
+    assert summary["page"]["det_recall"] == 1.0  # its three labelled lines found on the page
+    assert "interactive box OCR, 2 dev-set regions" in stdout and "speed-up over pytesseract per call" in stdout
+
+    load = subprocess.run([sys.executable, str(REPO / "benchmarks" / "load.py"), "--data", str(mine), "--clients", "2",
+                           "--seconds", "5", "--max-requests", "6"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert load.returncode == 0, load.stdout[-3000:] + load.stderr[-3000:]
+    assert "statuses {'200': 6}; errors (not 200/503): 0" in load.stdout  # every request read from the set given
