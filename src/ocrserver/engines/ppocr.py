@@ -37,6 +37,7 @@ from ocrserver.engines.orientation import PageOrientationVote, PageVerdict, turn
 from ocrserver.engines.page_steps import TALL, Classified, Detection, classify, detect, recognise
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
 from ocrserver.engines.spare_cores import use_spare_cores
+from ocrserver.exposure import with_full_contrast
 from ocrserver.fitted_boxes import fitted_to_ink
 from ocrserver.geometry import shifted, turned_180, turned_back
 from ocrserver.imaging import bgr_array
@@ -360,7 +361,7 @@ class PageLineFinder:
     """PP-OCR's way through a page up to reading its lines, and after: the lines found by the detector, the page
     turned by one orientation verdict, then grouped into blocks in reading order, their boxes fitted to their print.
     What reads the lines is the caller's (``PPOCREngine.read_page``: rapidocr's recogniser; tesseract.py:
-    Tesseract). A photo larger than rapidocr reads (it shrinks it to ``max_side_len``) whose text was found small is
+    Tesseract). A dim photo or faded print is read stretched to the full grey scale (exposure.py). A photo larger than rapidocr reads (it shrinks it to ``max_side_len``) whose text was found small is
     read where the text is, at the photo's own resolution (closer_look.py), and its shrunk lines are never read. A
     page whose lines mostly stand on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read
     turned upright; its lines as sent are read too only when that reading is unsure (``SURE_UPRIGHT``), and kept
@@ -375,7 +376,9 @@ class PageLineFinder:
         return self._page.text_cls  # type: ignore[no-any-return]
 
     def blocks(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
-        """The page's blocks, its boxes on the image as sent, each line the detector found read by ``read_lines``."""
+        """The page's blocks, its boxes on the image as sent, each line the detector found read by ``read_lines``.
+        A dim photo or faded print is read stretched to the full grey scale (exposure.py)."""
+        image = with_full_contrast(image)
         detection = detect(self._page, bgr_array(image))
         area = area_to_read_closer(detection.text_boxes, image.width, image.height, self._page.max_side_len)
         if area is not None:
