@@ -10,6 +10,7 @@ searched for text in strips (strips.py) and its lines cut from it as the strips 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -20,6 +21,7 @@ from rapidocr.ch_ppocr_det.utils import TextDetOutput
 from rapidocr.main import RapidOCRError
 from rapidocr.utils.process_img import map_boxes_to_original
 
+from ocrserver.engines.orientation import PageVerdict
 from ocrserver.engines.strips import Strips, strips_for
 from ocrserver.result import Polygon
 
@@ -97,6 +99,11 @@ class Classified:
     verdict: Any  # the classifier's output (rapidocr's output drops it)
 
 
+def as_detected(detection: Detection) -> Classified:
+    """The detected lines as a classifier that turned none of them would leave them."""
+    return Classified(list(detection.crops), PageVerdict(img_list=list(detection.crops), cls_res=[], elapse=0.0))
+
+
 def classify(pipeline: Any, detection: Detection) -> Classified | None:
     """The detected lines as ``pipeline``'s classifier leaves them, or None when there are none."""
     if not detection.crops:
@@ -117,6 +124,7 @@ def recognise(pipeline: Any, detection: Detection, classified: Classified | None
         recognised = pipeline.recognize_txt(classified.upright)
     except RapidOCRError:  # nothing recognised
         return None
+    # rapidocr maps the found boxes onto the page in place: a copy, so that the page's lines can be read again
     return pipeline.build_final_output(
-        detection.image, detection.found, classified.verdict, recognised, detection.crops, detection.scaling
+        detection.image, copy.copy(detection.found), classified.verdict, recognised, detection.crops, detection.scaling
     )
