@@ -14,6 +14,8 @@ on the same regions). Full JSON summaries go to --out-dir.
     python benchmarks/dev_set.py --task page --frame 4000               # pages photographed from a distance
     python benchmarks/dev_set.py --task page --skew 4                   # pages scanned 4 degrees askew
     python benchmarks/dev_set.py --task page --stack 3                  # each page in an image three pages long
+    python benchmarks/dev_set.py --task page --dim                      # pages photographed in dim light
+    python benchmarks/dev_set.py --task page --scale 0.35               # pages in small images
     python benchmarks/dev_set.py --task box --skew 4                    # boxes drawn upright on them
 """
 
@@ -87,8 +89,9 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--task", args.task, "--concurrency", str(concurrency), "--warmup", "2",
         "--out", str(out), "--quiet",
     ]
-    if args.turn or args.frame or args.skew or args.loose or args.stack:
+    if args.turn or args.frame or args.skew or args.loose or args.stack or args.scale != 1 or args.dim:
         command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
+                    "--adapter-arg", f"scale={args.scale}", "--adapter-arg", f"dim={int(args.dim)}",
                     "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"loose={args.loose}",
                     "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}"]
     if args.as_text:
@@ -165,6 +168,10 @@ def main() -> None:
     parser.add_argument("--loose", type=float, default=0,
                         help="box task: send each region with this many times its height of its own paper on every "
                              "side, as a box drawn loosely around a line")
+    parser.add_argument("--scale", type=float, default=1,
+                        help="page task: send each page scaled by this factor (a small photo), its lines scaled back")
+    parser.add_argument("--dim", action="store_true",
+                        help="page task: send each page as photographed in dim light on a grey table (a JPEG)")
     parser.add_argument("--stack", type=int, default=0,
                         help="page task: send each page between its neighbours of the same source, one image this "
                              "many pages long (a long receipt, a web page captured whole); only its own lines scored")
@@ -187,7 +194,8 @@ def main() -> None:
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
                 sent = (f"_turn{args.turn}" if args.turn else "") + (f"_skew{args.skew:g}" if args.skew else "") + (
                     f"_frame{args.frame}" if args.frame else "") + (f"_loose{args.loose:g}" if args.loose else "") + (
-                    f"_stack{args.stack}" if args.stack else "") + ("_text" if args.as_text else "")
+                    f"_stack{args.stack}" if args.stack else "") + ("_text" if args.as_text else "") + (
+                    f"_scale{args.scale:g}" if args.scale != 1 else "") + ("_dim" if args.dim else "")
                 summaries = [
                     score(server.url, engine, args, c, args.out_dir / f"dev_{engine}_{precision or 'default'}_c{c}{sent}.json")
                     for c in concurrencies
@@ -199,6 +207,7 @@ def main() -> None:
           f"{f' in a {args.frame} px photo' if args.frame else ''}"
           f"{f' drawn with {args.loose:g}x their height of paper around' if args.loose else ''}"
           f"{f' in images {args.stack} pages long' if args.stack else ''}"
+          f"{f' scaled {args.scale:g}' if args.scale != 1 else ''}{' in dim light' if args.dim else ''}"
           f"{'; page CER of the text as returned, in its reading order' if args.as_text else ''}\n")
     columns = header(concurrencies)
     print("| " + " | ".join(columns) + " |")

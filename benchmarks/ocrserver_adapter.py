@@ -8,10 +8,14 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              (corners filled white), and the lines' polygons are turned back;
              with frame=4000: the page is sent at its own resolution inside a 4000 x 4000 px photo of a grey,
              grainy table, a JPEG, and the lines' polygons are moved back onto the page;
+             with scale=0.35: the page is sent scaled by that factor (a small photo, a thumbnail), the lines'
+             polygons scaled back;
+             with dim=1: the page is sent as photographed in dim light, on a grey table, the light falling off towards
+             one corner, a little blurred, a JPEG (paper at grey 130 at best, ink at 60), the polygons moved back;
              with stack=3: the page is sent between the pages before and after it of the same source (scaled to its
              width), one image three pages long, as a long receipt or a web page captured whole; the lines on the
              page are moved back onto it, the neighbours' lines left out;
-             turned, askew, framed and stacked pages are made from data=DIR's images before the first request, so
+             turned, askew, framed, scaled, dimmed and stacked pages are made from data=DIR's images before the first request, so
              the latency measured is the server's, not the time this client takes to encode them;
              with text=1: the page's text as the server returns it, in its reading order, not its lines, so the
              scorer's page CER compares that order with the truth's rows (detection is then not scored))
@@ -37,7 +41,7 @@ from typing import NamedTuple
 
 import httpx
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from ocrserver.deskew import turned
 from ocrserver.geometry import shifted, turned_back
@@ -56,25 +60,30 @@ class OcrServer:
     def __init__(
         self, url: str = "http://127.0.0.1:9090", engine: str = "ppocr", timeout: str = "120", turn: str = "0",
         frame: str = "0", skew: str = "0", loose: str = "0", stack: str = "0", data: str = "", text: str = "0",
+        scale: str = "1", dim: str = "0",
     ) -> None:
         self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
                      + (f" in a {frame} px photo" if int(frame) else "") + (f" drawn with {loose}x paper" if float(loose) else "")
-                     + (f" stacked {stack} pages long" if int(stack) > 1 else "") + (" text as returned" if int(text) else ""))
+                     + (f" stacked {stack} pages long" if int(stack) > 1 else "") + (" text as returned" if int(text) else "")
+                     + (f" scaled {scale}" if float(scale) != 1 else "") + (" in dim light" if int(dim) else ""))
         self.engine = engine
         self.turn = int(turn)
         self.skew = float(skew)
         size = int(frame)
         self.frame = np.random.default_rng(0).normal(100, 12, (size, size, 3)).clip(0, 255).astype(np.uint8) if size else None
         self.stack = int(stack) if int(stack) > 1 else 0
+        self.scale = float(scale)
+        self.dim = bool(int(dim))
         self.text = bool(int(text))
         if self.text and self.stack:
             raise ValueError("text=1 scores the whole text of the image sent; with stack= it holds the neighbours' too")
         self._sent: dict[str, _Sent] = {}
         self._boxes_sent: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent instead
-        pages_changed = bool(self.turn or self.skew or self.frame is not None or self.stack)
+        pages_changed = bool(self.turn or self.skew or self.frame is not None or self.stack or self.scale != 1 or self.dim)
         if pages_changed or float(loose):
             if not data:
-                raise ValueError("turn=, skew=, frame=, stack= and loose= need data=DIR, the dev set whose pages are sent changed")
+                raise ValueError("turn=, skew=, frame=, stack=, scale=, dim= and loose= need data=DIR, the dev set whose pages "
+                                 "are sent changed")
             paths = sorted((Path(data) / "images").iterdir())
             for path in paths if pages_changed else ():
                 original = path.read_bytes()
@@ -107,8 +116,17 @@ class OcrServer:
             photo.paste(sent, (left, top))
             sent = photo
             back.append(partial(shifted, dx=-left, dy=-top))
+        if self.scale != 1:
+            size = (max(1, int(sent.width * self.scale)), max(1, int(sent.height * self.scale)))
+            factors = (sent.width / size[0], sent.height / size[1])
+            sent = sent.resize(size, Image.Resampling.LANCZOS)
+            back.append(lambda polygon: [(x * factors[0], y * factors[1]) for x, y in polygon])
         encoded = io.BytesIO()
-        sent.save(encoded, format="JPEG" if self.frame is not None else "PNG", quality=90)
+        if self.dim:
+            sent, left, top = in_dim_light(sent)
+            back.append(partial(shifted, dx=-left, dy=-top))
+        sent.save(encoded, format="JPEG" if self.frame is not None or self.dim else "PNG",
+                  quality=70 if self.dim else 90)
 
         def to_page(polygon: Polygon) -> Polygon:
             for step in reversed(back):
@@ -163,6 +181,18 @@ class OcrServer:
                 continue
             predictions.append(([list(point) for point in polygon], line["text"], line["confidence"]))
         return predictions
+
+
+def in_dim_light(page: Image.Image) -> tuple[Image.Image, int, int]:
+    """The page photographed on a grey table in dim light that falls off towards one corner, a little blurred (paper
+    at grey 130 at best, ink at 60; the whole photo spans 80 grey levels), and where the page lies in it (left, top).
+    tests/test_dev_set.py reads one receipt so."""
+    table = Image.new("RGB", (int(page.width * 1.4), int(page.height * 1.2)), (120, 120, 120))
+    left, top = (table.width - page.width) // 2, (table.height - page.height) // 2
+    table.paste(page, (left, top))
+    pixels = np.asarray(table.filter(ImageFilter.GaussianBlur(1.0))).astype(np.float32)
+    light = np.linspace(1.0, 0.55, pixels.shape[1])[None, :, None] * np.linspace(1.0, 0.8, pixels.shape[0])[:, None, None]
+    return Image.fromarray(((60 + 0.4 * pixels) * light).astype(np.uint8)), left, top
 
 
 def _neighbours(path: Path, paths: list[Path], stack: int) -> tuple[list[Path], list[Path]]:

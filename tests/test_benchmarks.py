@@ -100,3 +100,19 @@ def test_a_labelled_set_of_ones_own_is_scored_through_every_script(tmp_path: Pat
                            "--seconds", "5", "--max-requests", "6"], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert load.returncode == 0, load.stdout[-3000:] + load.stderr[-3000:]
     assert "statuses {'200': 6}; errors (not 200/503): 0" in load.stdout  # every request read from the set given
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(("changed", "said", "saved_as"), [
+    (("--scale", "0.6"), "scaled 0.6", "_scale0.6"),
+    (("--dim",), "in dim light", "_dim"),
+])
+def test_pages_sent_small_or_in_dim_light_are_scored_on_the_labelled_page(tmp_path: Path, dev_data: Path, changed: tuple,
+                                                                          said: str, saved_as: str) -> None:
+    stdout = run_dev_set(tmp_path, "--engines", "ppocr-tiny", "--task", "page", *changed, "--limit", "1",
+                         "--concurrency", "1", "--interactive-boxes", "0")
+    assert said in stdout
+    page = json.loads((tmp_path / f"dev_ppocr-tiny_default_c1{saved_as}.json").read_text())["page"]
+    # lines found on the smaller image or the photo match the labelled lines only when put back onto the page (the
+    # form: det F1 0.62 scaled 0.6, 0.66 in dim light; as scanned 0.70)
+    assert page["det_f1"] >= 0.5
