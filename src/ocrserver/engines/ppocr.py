@@ -103,6 +103,7 @@ SIDEWAYS_SLACK = 0.05
 # A sideways page whose upright reading is this sure keeps it without its lines being read as sent (the comparison
 # above): dev-set documents read at 0.96-1.0 upright; text in columns (synthetic vertical Chinese) reads about 0.82
 # turned and is compared. Dev-set pages turned 90 degrees: p50 3.9 s reading both ways -> 2.6 s, the same readings.
+# So does a page the orientation vote turned upside down (PageLineFinder._upright_blocks).
 SURE_UPRIGHT = 0.9
 
 
@@ -361,11 +362,12 @@ class PageLineFinder:
     """PP-OCR's way through a page up to reading its lines, and after: the lines found by the detector, the page
     turned by one orientation verdict, then grouped into blocks in reading order, their boxes fitted to their print.
     What reads the lines is the caller's (``PPOCREngine.read_page``: rapidocr's recogniser; tesseract.py:
-    Tesseract). A dim photo or faded print is read stretched to the full grey scale (exposure.py). A photo larger than rapidocr reads (it shrinks it to ``max_side_len``) whose text was found small is
-    read where the text is, at the photo's own resolution (closer_look.py), and its shrunk lines are never read. A
-    page whose lines mostly stand on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read
-    turned upright; its lines as sent are read too only when that reading is unsure (``SURE_UPRIGHT``), and kept
-    when it is clearly less sure than them (``SIDEWAYS_SLACK``)."""
+    Tesseract). A dim photo or faded print is read stretched to the full grey scale (exposure.py). A photo larger
+    than rapidocr reads (it shrinks it to ``max_side_len``) whose text was found small is read where the text is, at
+    the photo's own resolution (closer_look.py), and its shrunk lines are never read. A page whose lines mostly
+    stand on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read turned upright; its lines
+    as sent are read too only when that reading is unsure (``SURE_UPRIGHT``), and kept when it is clearly less sure
+    than them (``SIDEWAYS_SLACK``)."""
 
     def __init__(self, page: Any) -> None:
         self._page = page  # a page pipeline (_page_finder): detector and orientation vote loaded
@@ -376,8 +378,7 @@ class PageLineFinder:
         return self._page.text_cls  # type: ignore[no-any-return]
 
     def blocks(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
-        """The page's blocks, its boxes on the image as sent, each line the detector found read by ``read_lines``.
-        A dim photo or faded print is read stretched to the full grey scale (exposure.py)."""
+        """The page's blocks, its boxes on the image as sent, each line the detector found read by ``read_lines``."""
         image = with_full_contrast(image)
         detection = detect(self._page, bgr_array(image))
         area = area_to_read_closer(detection.text_boxes, image.width, image.height, self._page.max_side_len)
