@@ -15,8 +15,8 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              with stack=3: the page is sent between the pages before and after it of the same source (scaled to its
              width), one image three pages long, as a long receipt or a web page captured whole; the lines on the
              page are moved back onto it, the neighbours' lines left out;
-             turned, askew, framed, scaled, dimmed and stacked pages are made from data=DIR's images before the first request, so
-             the latency measured is the server's, not the time this client takes to encode them;
+             turned, askew, framed, scaled, dimmed and stacked pages are made from data=DIR's images before the first
+             request, so the latency measured is the server's, not the time this client takes to encode them;
              with text=1: the page's text as the server returns it, in its reading order, not its lines, so the
              scorer's page CER compares that order with the truth's rows (detection is then not scored))
 box task with skew=DEGREES: each region is cut from its page sent askew as an annotator draws a box on it,
