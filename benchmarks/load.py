@@ -64,13 +64,13 @@ def main() -> None:
     errors: list[str] = []
     lock = threading.Lock()
     issued = 0
-    stop_at = time.monotonic() + args.seconds
 
     with running_server(None, args.workers) as server:
         url, pid = server.url, server.pid
         assert pid is not None
         samples: list[tuple[float, int]] = []
         started = time.monotonic()
+        stop_at = started + args.seconds  # the load runs this long once the server is up, not counting its start
 
         def sample_memory() -> None:
             while time.monotonic() < stop_at:

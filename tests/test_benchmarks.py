@@ -97,7 +97,7 @@ def test_a_labelled_set_of_ones_own_is_scored_through_every_script(tmp_path: Pat
     assert "interactive box OCR, 2 dev-set regions" in stdout and "speed-up over pytesseract per call" in stdout
 
     load = subprocess.run([sys.executable, str(REPO / "benchmarks" / "load.py"), "--data", str(mine), "--clients", "2",
-                           "--seconds", "5", "--max-requests", "6"], capture_output=True, text=True, timeout=300, cwd=REPO)
+                           "--seconds", "120", "--max-requests", "6"], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert load.returncode == 0, load.stdout[-3000:] + load.stderr[-3000:]
     assert "statuses {'200': 6}; errors (not 200/503): 0" in load.stdout  # every request read from the set given
 
