@@ -78,10 +78,8 @@ def _kept_within(words: list[Word], crop: RectifiedCrop, box: tuple[float, float
     """The words, their polygons' corners moved inside the line's fitted box (crop pixels), on the page."""
     if not words:
         return []
-    left, top, right, bottom = box
     corners = [point for word in words for point in word.polygon]  # all at once: one transform each way a line
-    inside = [(min(max(x, left), right), min(max(y, top), bottom)) for x, y in crop.polygon_in_crop(corners)]
-    on_page = iter(crop.map_polygon(inside))
+    on_page = iter(crop.kept_on_page(crop.polygon_in_crop(corners), within=box))
     return [Word(text=word.text, confidence=word.confidence, polygon=[next(on_page) for _ in word.polygon])
             for word in words]
 

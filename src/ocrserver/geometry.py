@@ -136,11 +136,12 @@ class RectifiedCrop:
         """A polygon on the page, in crop pixels."""
         return _transformed(polygon, self.to_crop)
 
-    def kept_on_page(self, polygon: Polygon) -> Polygon:
-        """A polygon an engine found in the crop, kept inside the crop (engines pad their boxes), on the page:
-        what was read in a region never leaves it."""
+    def kept_on_page(self, polygon: Polygon, within: tuple[float, float, float, float] | None = None) -> Polygon:
+        """A polygon in crop pixels, its corners kept inside ``within`` (left, top, right, bottom in crop pixels; the
+        whole crop by default, as engines pad their boxes), on the page: what was read in a region never leaves it."""
         height, width = self.image.shape[:2]
-        return self.map_polygon([(min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))) for x, y in polygon])
+        left, top, right, bottom = within or (0.0, 0.0, float(width), float(height))
+        return self.map_polygon([(min(max(x, left), right), min(max(y, top), bottom)) for x, y in polygon])
 
 
 def _transformed(polygon: Polygon, homography: np.ndarray) -> Polygon:
