@@ -51,3 +51,8 @@ def use_spare_cores(model: Any, threads: int, alone: Callable[[], bool]) -> Any:
     ``model.session.session``) made to run on ``threads`` threads while ``alone()``."""
     model.session.session = SpareCoreSession(model.session.session, threads, alone)
     return model
+
+
+def never_alone() -> bool:
+    """What an engine's job is told until the pool says how to tell (``Engine.share_cores``): never alone."""
+    return False

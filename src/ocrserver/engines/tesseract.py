@@ -31,6 +31,7 @@ from ocrserver.engines.orientation import load_line_classifier
 from ocrserver.engines.page_steps import Classified, Detection
 from ocrserver.engines.ppocr import PageLineFinder, says_upside_down, tiny_line_finder
 from ocrserver.engines.ppocr_models import find_tiny_models
+from ocrserver.engines.spare_cores import never_alone
 from ocrserver.errors import EngineUnavailable
 from ocrserver.fitted_boxes import with_room_around
 from ocrserver.geometry import shifted, turned_back
@@ -145,7 +146,7 @@ class TesseractEngine(Engine):
         available = set(installed_languages(tessdata))
         warm = [lang for lang in settings.languages if lang in available] or sorted(available)[:1]
         self._api(warm)
-        self._alone: Callable[[], bool] = _never
+        self._alone: Callable[[], bool] = never_alone
         # PP-OCR tiny's detector finds a page's lines (unless OCR_TESSERACT_LAYOUT=tesseract), on all the cores
         # while this instance's job runs alone
         self._line_finder: PageLineFinder | None = None
@@ -306,10 +307,6 @@ class TesseractEngine(Engine):
 def _finds_lines_with_ppocr(settings: Settings) -> bool:
     """Whether PP-OCRv6 tiny finds a page's lines for Tesseract to read: OCR_TESSERACT_LAYOUT=ppocr, and installed."""
     return settings.tesseract_layout == "ppocr" and find_tiny_models() is not None
-
-
-def _never() -> bool:
-    return False
 
 
 def reading_confidence(blocks: list[Block]) -> float:
