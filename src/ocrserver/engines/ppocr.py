@@ -36,7 +36,7 @@ from ocrserver.engines.det_input import feed_detector
 from ocrserver.engines.orientation import PageOrientationVote, PageVerdict, turned_upside_down
 from ocrserver.engines.page_steps import TALL, Classified, Detection, as_detected, classify, detect, recognise
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
-from ocrserver.engines.spare_cores import use_spare_cores
+from ocrserver.engines.spare_cores import never_alone, use_spare_cores
 from ocrserver.exposure import with_full_contrast
 from ocrserver.fitted_boxes import fitted_to_ink
 from ocrserver.geometry import shifted, turned_180, turned_back
@@ -139,11 +139,6 @@ class _Pipelines:
         pipelines.page.text_rec.rec_batch_num = PAGE_RECOGNIZER_BATCH
         return pipelines
 
-    @property
-    def orientation(self) -> PageOrientationVote:
-        """The page's classifier, as ``load`` installed it."""
-        return self.page.text_cls  # type: ignore[no-any-return]
-
     def crop_with_recognizer(self, params: dict[str, Any], recognizer: Any) -> Any:
         """A region pipeline like ``crop`` (the same detector and classifier) around another recogniser."""
         from rapidocr import RapidOCR
@@ -198,10 +193,6 @@ def _placement(settings: Settings, alone: Callable[[], bool]) -> Placement:
 
 def _kept(model: Any) -> Any:
     return model
-
-
-def _never() -> bool:
-    return False
 
 
 def _engine_params(settings: Settings) -> dict[str, Any]:
@@ -259,7 +250,7 @@ class PPOCREngine(Engine):
     _quick_languages: frozenset[str] = frozenset()
     # whether this instance's job runs alone, so its models may use all the cores: never, until the pool says
     # how to tell (share_cores)
-    _alone: Callable[[], bool] = staticmethod(_never)
+    _alone: Callable[[], bool] = staticmethod(never_alone)
 
     @classmethod
     def probe(cls, settings: Settings) -> EngineInfo:
@@ -347,7 +338,7 @@ class PPOCREngine(Engine):
         # One line, or the detector found nothing (it misses one-character text): read the whole crop.
         text, score = _recognize_whole(pipeline, array)
         polygon = rect_polygon(0, 0, crop.width, crop.height)
-        if score < UNSURE_LINE and self._strong.orientation.sure_upside_down(array):
+        if score < UNSURE_LINE and self._line_finder.orientation.sure_upside_down(array):
             # a box drawn straight on upside-down text: read it turned, and keep that if it reads better
             turned_text, turned_score = _recognize_whole(pipeline, turned_upside_down(array))
             if turned_score > score:
@@ -399,9 +390,10 @@ class PageLineFinder:
         turn = _quarter_turn_upright(detection.text_boxes, upside_down)
         if not turn:
             lines = read_lines(detection, classified)
-            if upside_down and length_weighted_confidence(lines) < SURE_UPRIGHT:
+            sure = length_weighted_confidence(lines)
+            if upside_down and sure < SURE_UPRIGHT:
                 lines_as_detected = read_lines(detection, as_detected(detection))
-                if length_weighted_confidence(lines_as_detected) > length_weighted_confidence(lines):
+                if length_weighted_confidence(lines_as_detected) > sure:
                     return _page_blocks(lines_as_detected, False, detection.image)
             return _page_blocks(lines, upside_down, detection.image)
         turned = bgr_array(image.rotate(turn, expand=True))
