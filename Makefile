@@ -5,7 +5,8 @@ PIP := $(VENV)/bin/pip
 # Label Studio (for the end-to-end tests) lives in its own virtualenv: its pins must not leak into ours.
 LS_VENV ?= .venv-labelstudio
 LABEL_STUDIO_VERSION ?= 1.23.2
-APT_PACKAGES := tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-rus fonts-dejavu-core
+APT_PACKAGES := tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-rus tesseract-ocr-ara \
+	fonts-dejavu-core libfribidi0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: test deps system-deps venv labelstudio serve bench clean

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 from rapidfuzz.distance import Levenshtein
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -28,18 +28,24 @@ class Rendered:
     lines: list[str]
 
 
-def render_lines(lines: list[str], *, size: int = 32, width: int = 900, margin: int = 40, gap: int = 24) -> Rendered:
-    """Black text lines on white, one under the other; returns each line's tight box."""
+def render_lines(
+    lines: list[str], *, size: int = 32, width: int = 900, margin: int = 40, gap: int = 24, right_to_left: bool = False
+) -> Rendered:
+    """Black text lines on white, one under the other; returns each line's tight box. Lines in a right-to-left
+    script (``right_to_left``) are set from the right margin, shaped and ordered by Pillow's libraqm."""
     face = font(size)
     line_height = size + gap
     image = Image.new("RGB", (width, margin * 2 + line_height * len(lines)), "white")
     draw = ImageDraw.Draw(image)
+    if right_to_left:
+        assert features.check("raqm"), "Pillow without libraqm cannot set Arabic: apt-get install libfribidi0"
     boxes = []
     for index, text in enumerate(lines):
         y = margin + index * line_height
-        draw.text((margin, y), text, fill="black", font=face)
-        x0, y0, x1, y1 = draw.textbbox((margin, y), text, font=face)
-        boxes.append((x0, y0, x1, y1))
+        layout = {"anchor": "ra", "direction": "rtl"} if right_to_left else {}
+        at = (width - margin, y) if right_to_left else (margin, y)
+        draw.text(at, text, fill="black", font=face, **layout)
+        boxes.append(draw.textbbox(at, text, font=face, **layout))
     return Rendered(image=image, boxes=boxes, lines=lines)
 
 

@@ -183,6 +183,30 @@ def test_tesseract_reads_russian_lines_where_ppocrs_detector_finds_them(client: 
         assert all(iou(word["bbox"], line["bbox"]) > 0 for word in line["words"])
 
 
+ARABIC_LINES = ["مرحبا بكم في المتجر الجديد", "فاتورة ضريبية مبسطة", "شكرا لزيارتكم ونتمنى لكم يوما سعيدا",
+                "يرجى الاحتفاظ بالإيصال للاستبدال"]
+
+
+def test_tesseract_reads_arabic_words_in_reading_order_spelled_as_printed(client: TestClient) -> None:
+    # tesserocr's result iterator spelled a right-to-left word backwards and cut its line to the first word
+    # ("ابحرم" for "مرحبا"); the words are read from Tesseract's own TSV output, in reading order
+    rendered = render_lines(ARABIC_LINES, right_to_left=True)
+    data = b64(encode(rendered.image))
+    body = post_json(client, image_base64=data, engine="tesseract", lang="ar").json()
+    lines = [line for block in body["pages"][0]["blocks"] for line in block["lines"]]
+    assert len(lines) == len(ARABIC_LINES)
+    for line, truth, box in zip(lines, ARABIC_LINES, rendered.boxes, strict=True):
+        assert cer(line["text"], truth) <= 0.1, (line["text"], truth)
+        assert iou(line["bbox"], box) > 0.5
+        assert " ".join(word["text"] for word in line["words"]) == line["text"]
+        # the first word read is the rightmost on the page
+        assert line["words"][0]["bbox"][2] == max(word["bbox"][2] for word in line["words"])
+    x0, y0, x1, y1 = rendered.boxes[2]
+    region = post_json(client, image_base64=data, engine="tesseract", lang="ar",
+                       regions=[[x0 - 8, y0 - 8, x1 + 8, y1 + 8]]).json()
+    assert cer(region["text"].strip(), ARABIC_LINES[2]) <= 0.1, region["text"]
+
+
 # ---- regions --------------------------------------------------------------------------------------
 def test_regions_are_read_one_each_in_the_order_given(client: TestClient, two_lines) -> None:
     data, boxes = two_lines

@@ -41,6 +41,7 @@ from ocrserver.layout import count_text_lines, group_into_blocks, split_at_wide_
 from ocrserver.result import (
     Block,
     Line,
+    Polygon,
     Word,
     bbox_of,
     length_weighted_confidence,
@@ -97,6 +98,8 @@ DARKER_AROUND = 32
 # below 0.5 / 0.8: level 0.192 / 0.193, askew 0.303 / 0.254; short lines alone: 0.199, 0.377. Dropping unsure words
 # at the edges as well reads worse (a tight box's own words reach its edges), and so does turning askew boxes level.
 CUT_PIECE = 0.8
+# the levels of Tesseract's TSV rows (api.GetTSVText): 1 page, 2 block, 3 paragraph, 4 line, 5 word
+TSV_LINE, TSV_WORD = "4", "5"
 
 
 def installed_languages(tessdata: Path) -> list[str]:
@@ -232,7 +235,7 @@ class TesseractEngine(Engine):
         api.SetPageSegMode(self._tesserocr.PSM.AUTO)
         api.SetImage(image)
         api.Recognize()
-        fields = [piece for block in self._collect(api) for line in block.lines for piece in split_at_wide_gaps(line, FIELD_GAP)]
+        fields = [piece for block in blocks_read(api) for line in block.lines for piece in split_at_wide_gaps(line, FIELD_GAP)]
         return group_into_blocks(fields, np.asarray(image))
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
@@ -255,48 +258,7 @@ class TesseractEngine(Engine):
         api.SetPageSegMode(psm.SINGLE_LINE if one_line else psm.SINGLE_BLOCK)
         api.SetImage(crop)
         api.Recognize()
-        return without_cut_pieces([line for block in self._collect(api) for line in block.lines], crop.height, CUT_PIECE)
-
-    def _collect(self, api: object) -> list[Block]:
-        RIL = self._tesserocr.RIL
-        iterator = api.GetIterator()  # type: ignore[attr-defined]
-        blocks: list[Block] = []
-        if iterator is None:
-            return blocks
-        block_lines: list[Line] = []
-        words: list[Word] = []
-        line_text, line_box = "", (0, 0, 0, 0)
-
-        def close_line() -> None:
-            if words and line_text.strip():
-                confidence = sum(w.confidence for w in words) / len(words)
-                block_lines.append(
-                    Line(text=line_text.strip(), confidence=confidence, polygon=rect_polygon(*line_box), words=list(words))
-                )
-            words.clear()
-
-        def close_block() -> None:
-            close_line()
-            if block_lines:
-                blocks.append(Block(lines=list(block_lines)))
-            block_lines.clear()
-
-        iterator.Begin()
-        while True:
-            if iterator.IsAtBeginningOf(RIL.BLOCK):
-                close_block()
-            if iterator.IsAtBeginningOf(RIL.TEXTLINE):
-                close_line()
-                line_text = _text(iterator, RIL.TEXTLINE)
-                line_box = iterator.BoundingBox(RIL.TEXTLINE) or (0, 0, 0, 0)
-            text = _text(iterator, RIL.WORD).strip()
-            box = iterator.BoundingBox(RIL.WORD)
-            if text and box:
-                words.append(Word(text=text, confidence=iterator.Confidence(RIL.WORD) / 100.0, polygon=rect_polygon(*box)))
-            if not iterator.Next(RIL.WORD):
-                break
-        close_block()
-        return blocks
+        return without_cut_pieces([line for block in blocks_read(api) for line in block.lines], crop.height, CUT_PIECE)
 
     def close(self) -> None:
         for api in self._apis.values():
@@ -340,12 +302,30 @@ def darker_around(image: Image.Image, part: tuple[int, int, int, int]) -> bool:
     return float(np.median(gray[inside])) - float(np.median(gray[~inside])) >= DARKER_AROUND
 
 
-def _text(iterator: object, level: int) -> str:
-    """The element's text; tesserocr raises RuntimeError for an element with none."""
-    try:
-        return iterator.GetUTF8Text(level) or ""  # type: ignore[attr-defined]
-    except RuntimeError:
-        return ""
+def blocks_read(api: object) -> list[Block]:
+    """The blocks, lines and words Tesseract read with ``api``, in reading order, from its TSV output. (tesserocr's
+    result iterator spells each word left to right: a word in Arabic or Hebrew came back written backwards and its
+    line cut to its first word. Tesseract's TSV writer asks for them in reading order.)"""
+    line_boxes: dict[tuple[str, str, str], Polygon] = {}
+    line_words: dict[tuple[str, str, str], list[Word]] = {}
+    for row in api.GetTSVText(0).splitlines():  # type: ignore[attr-defined]
+        level, _page, block, paragraph, line, _word, left, top, width, height, confidence, text = row.split("\t", 11)
+        x0, y0 = int(left), int(top)
+        box = rect_polygon(x0, y0, x0 + int(width), y0 + int(height))
+        if level == TSV_LINE:
+            line_boxes[block, paragraph, line] = box
+        elif level == TSV_WORD and text.strip():
+            word = Word(text=text.strip(), confidence=float(confidence) / 100.0, polygon=box)
+            line_words.setdefault((block, paragraph, line), []).append(word)
+    blocks: dict[str, list[Line]] = {}
+    for (block, paragraph, line), words in line_words.items():
+        blocks.setdefault(block, []).append(Line(
+            text=" ".join(word.text for word in words),
+            confidence=sum(word.confidence for word in words) / len(words),
+            polygon=line_boxes[block, paragraph, line],
+            words=words,
+        ))
+    return [Block(lines=lines) for lines in blocks.values()]
 
 
 def _libtesseract_version() -> str:
