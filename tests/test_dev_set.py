@@ -395,3 +395,17 @@ def test_a_receipt_in_a_small_image_is_read_the_right_way_up(client: TestClient,
     heading = next(line for block in page["blocks"] for line in block["lines"] if "CIRCLE" in line["text"])
     truth = next(region for region in _truth(label) if "CIRCLE" in region["text"])
     assert iou(heading["bbox"], [0.35 * edge for edge in truth["bbox"]]) > 0.5
+
+
+def test_a_dot_matrix_receipts_lines_count_as_one_line_each(dev_data: Path) -> None:
+    # a region of one line is read by recognition alone (Tesseract: single-line mode); the line count came from the
+    # median height of the ink's pieces, and a dot-matrix print breaks its strokes into many small ones (as Arabic
+    # script's dots outnumber its letters): 35 of this receipt's 58 lines were counted as several
+    from ocrserver.geometry import rectify
+    from ocrserver.layout import count_text_lines
+
+    label = load_label(dev_data, "sroie_505")
+    page = np.asarray(Image.open(dev_data / "images" / label["image"]).convert("RGB"))
+    regions = _truth(label)
+    counts = [count_text_lines(rectify(page, [tuple(point) for point in region["points"]]).image) for region in regions]
+    assert counts.count(1) >= 0.8 * len(regions), counts

@@ -365,10 +365,16 @@ def _text_bands(image: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
 
 
 def _median_character_height(ink: np.ndarray) -> float | None:
-    """Median height of character-like connected components (not specks, rules or frames)."""
+    """The height of character-like connected components (not specks, rules or frames), as a median weighted by
+    their ink: the dots and marks of Arabic script (or a dot-matrix print's broken strokes) outnumber the letters
+    they sit on, and an unweighted median took a dot for a character, so one Arabic line counted as three to seven.
+    All 2714 dev regions, as the server crops them: 131 change between one line and several (mostly single SROIE
+    lines taken for several), their CER ppocr 0.046 -> 0.036, ppocr-tiny 0.076 -> 0.058, tesseract 0.294 -> 0.288."""
     _, _, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
     heights, widths, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_AREA]
     keep = (areas >= 4) & (heights >= 3) & (widths < ink.shape[1] * 0.5) & (heights < ink.shape[0] * 0.9)
     if keep.sum() < 2:
         return None
-    return float(np.median(heights[keep]))
+    order = np.argsort(heights[keep], kind="stable")
+    ink_below = np.cumsum(areas[keep][order])
+    return float(heights[keep][order][np.searchsorted(ink_below, ink_below[-1] / 2)])
