@@ -80,6 +80,18 @@ def test_labelled_regions_read_one_by_one(client: TestClient, dev_data: Path, it
     assert cer(predicted_text, truth_text) <= max_cer
 
 
+@pytest.mark.parametrize(("item", "index"), [("sroie_411", 7), ("sroie_332", 2), ("sroie_418", 42)])
+def test_tesseract_reads_a_clean_printed_line_that_its_single_line_mode_reads_as_nothing(
+        client: TestClient, dev_data: Path, item: str, index: int) -> None:
+    # a box drawn a tenth of its height around one receipt line, as an annotator draws it
+    label = load_label(dev_data, item)
+    x0, y0, x1, y1 = label["regions"][index]["bbox"]
+    pad = 0.1 * (y1 - y0)
+    body = client.post("/v1/ocr", json={"image_base64": _image_b64(dev_data, label), "engine": "tesseract",
+                                        "regions": [[x0 - pad, y0 - pad, x1 + pad, y1 + pad]]}).json()
+    assert cer(normalize(body["text"]).casefold(), normalize(label["regions"][index]["text"]).casefold()) <= 0.1
+
+
 @pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny"])
 def test_a_receipts_short_fields_are_boxed_around_their_print_as_people_label_them(
         client: TestClient, dev_data: Path, engine: str) -> None:
