@@ -151,6 +151,24 @@ def test_two_columns_read_down_the_left_then_the_right_but_fields_side_by_side_k
     assert [b.text for b in group_into_blocks(staggered)] == [f"field {row}" for row in range(4)]
 
 
+def test_a_page_in_a_right_to_left_script_reads_its_columns_and_rows_from_the_right() -> None:
+    def line(text: str, x0: float, y0: float, x1: float, y1: float) -> Line:
+        return Line(text=text, confidence=1.0, polygon=rect_polygon(x0, y0, x1, y1))
+
+    # two columns of Arabic: down the right one, then the left, then the footer
+    right = [line("العمود الأيمن", 400, 100, 600, 120), line("السطر الثاني", 400, 130, 600, 150)]
+    left = [line("العمود الأيسر", 10, 100, 200, 120), line("السطر الأخير", 10, 130, 210, 150)]
+    footer = line("تذييل الصفحة", 300, 400, 600, 420)
+    blocks = group_into_blocks(left + [footer] + right)
+    assert [b.text for b in blocks] == ["العمود الأيمن\nالسطر الثاني", "العمود الأيسر\nالسطر الأخير", "تذييل الصفحة"]
+    # labels on the right, their values on the left: row by row, each label before its value
+    form = [line(f"الحقل {row}:", 450, 50 * row, 590, 50 * row + 20) for row in range(4)]
+    form += [line(f"القيمة {row}", 170, 50 * row + 2, 290, 50 * row + 22) for row in range(4)]
+    assert [b.text for b in group_into_blocks(form)] == [text for row in range(4) for text in (f"الحقل {row}:", f"القيمة {row}")]
+    # the boxes are the lines' own, on the page as read
+    assert blocks[0].lines[0].polygon == right[0].polygon
+
+
 def test_fields_side_by_side_read_row_by_row_even_where_rows_touch_and_a_line_cut_at_a_gap_stays_in_its_paragraph() -> None:
     def line(text: str, x0: float, y0: float, x1: float, y1: float) -> Line:
         return Line(text=text, confidence=1.0, polygon=rect_polygon(x0, y0, x1, y1))

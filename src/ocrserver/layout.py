@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
 
@@ -32,23 +34,54 @@ def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list
     """Lines grouped into blocks in reading order (``_grouped``), a number written in a comb of boxes made one line
     and a letter-spaced word one word first (``spaced_characters``); on a page scanned askew, as if turned level,
     so that a row's fields, which lie higher or lower across the page, still share their row, and printed rules
-    are looked for along the lines (``ruled_between``'s ``to_page``)."""
+    are looked for along the lines (``ruled_between``'s ``to_page``). A page written in a right-to-left script
+    (``reads_right_to_left``) is grouped and ordered as its mirror image, so that its rows and columns read from
+    the right."""
     lines = combs_joined(lines)
     if page is not None:
         lines = [letter_spacing_closed(line, page) for line in lines]
+    if not reads_right_to_left(lines):
+        return _level_grouped(lines, page)
+    width = page.shape[1] if page is not None else max(x for line in lines for x, _ in line.polygon)
+    mirrored_page = None if page is None else np.ascontiguousarray(page[:, ::-1])
+    return _grouped_moved(lines, partial(_mirrored, width=width), partial(_level_grouped, page=mirrored_page))
+
+
+def _mirrored(polygon: Polygon, width: float) -> Polygon:
+    """A polygon on a page ``width`` wide, on the page's mirror image (a quad's top-left corner still first)."""
+    mirrored = [(width - x, y) for x, y in polygon]
+    return [mirrored[1], mirrored[0], mirrored[3], mirrored[2]] if len(mirrored) == 4 else mirrored
+
+
+def reads_right_to_left(lines: list[Line]) -> bool:
+    """Whether more of the lines' letters belong to a right-to-left script (Arabic, Hebrew, ...) than to a
+    left-to-right one (digits and punctuation count for neither)."""
+    directions = Counter(unicodedata.bidirectional(character) for line in lines for character in line.text)
+    return directions["R"] + directions["AL"] > directions["L"]
+
+
+def _level_grouped(lines: list[Line], page: np.ndarray | None) -> list[Block]:
+    """``_grouped`` on the page as given, or as if turned level when its lines slant (``LEVEL_WITHIN``)."""
     slant = _slant(lines)
     if abs(slant) <= LEVEL_WITHIN:
         return _grouped(lines, None if page is None else partial(ruled_between, page))
     to_level = cv2.getRotationMatrix2D((0.0, 0.0), slant, 1.0)  # the page turned about its corner, level
-    leveled: dict[int, Line] = {}  # the line on the page, by the id of its level stand-in
-    stand_ins = []
-    for line in lines:
-        stand_in = Line(text=line.text, confidence=line.confidence, polygon=affine_mapped(line.polygon, to_level))
-        leveled[id(stand_in)] = line
-        stand_ins.append(stand_in)
     to_page = cv2.invertAffineTransform(to_level)
     ruled = None if page is None else partial(ruled_between, page, to_page=to_page)
-    return [Block(lines=[leveled[id(stand_in)] for stand_in in block.lines]) for block in _grouped(stand_ins, ruled)]
+    return _grouped_moved(lines, partial(affine_mapped, affine=to_level), partial(_grouped, ruled=ruled))
+
+
+def _grouped_moved(lines: list[Line], move: Callable[[Polygon], Polygon],
+                   group: Callable[[list[Line]], list[Block]]) -> list[Block]:
+    """The blocks ``group`` makes of the lines moved by ``move`` (turned level, mirrored), made of the lines as
+    they lie on the page."""
+    on_page: dict[int, Line] = {}  # the line on the page, by the id of its moved stand-in
+    stand_ins = []
+    for line in lines:
+        stand_in = Line(text=line.text, confidence=line.confidence, polygon=move(line.polygon))
+        on_page[id(stand_in)] = line
+        stand_ins.append(stand_in)
+    return [Block(lines=[on_page[id(stand_in)] for stand_in in block.lines]) for block in group(stand_ins)]
 
 
 def _slant(lines: list[Line]) -> float:
