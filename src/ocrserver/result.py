@@ -36,6 +36,14 @@ def rect_polygon(x0: float, y0: float, x1: float, y1: float) -> Polygon:
     return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
+def spanning(first: Polygon, last: Polygon) -> Polygon:
+    """The box of a run of text from ``first``'s start to ``last``'s end: their quads' outer corners (the text's
+    top-left first, so a slant is kept), else the rectangle around both."""
+    if len(first) == len(last) == 4:
+        return [first[0], last[1], last[2], first[3]]
+    return rect_polygon(*bbox_of(first + last))
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ocrserver.ink import ink
-from ocrserver.result import Box, Line, Word, bbox_of, rect_polygon, slant_of
+from ocrserver.result import Box, Line, Word, bbox_of, rect_polygon, slant_of, spanning
 
 # Single letters or digits found one by one, at least COMB_RUN in a row, each at most COMB_GAP of its height from
 # the next, are a number or code written in a comb of boxes (a sort code, a date, a postcode on a form): the
@@ -105,8 +105,6 @@ def _evenly_spaced(run: list[Line]) -> list[list[Line]]:
 
 def _one_line(characters: list[Line]) -> Line:
     """Characters found one by one, as one line (and one word) from the first one's left edge to the last one's right."""
-    first, last = characters[0].polygon, characters[-1].polygon
-    polygon = [first[0], last[1], last[2], first[3]] if len(first) == len(last) == 4 else rect_polygon(
-        *bbox_of([point for line in characters for point in line.polygon]))
+    polygon = spanning(characters[0].polygon, characters[-1].polygon)
     text, confidence = "".join(line.text.strip() for line in characters), min(line.confidence for line in characters)
     return Line(text=text, confidence=confidence, polygon=polygon, words=[Word(text=text, confidence=confidence, polygon=polygon)])

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ocrserver.engines.ctc_punctuation import BLANK, LatinPunctuation
-from ocrserver.result import Word
+from ocrserver.result import Word, spanning
 
 SPACE_AT_LEAST = 0.2
 WIDER_THAN_PITCH = 1.25
@@ -114,8 +114,6 @@ def join_word_pieces(text: str, pieces: list[Word]) -> list[Word]:
         if parted or not (separates_words(previous.text[-1]) and separates_words(piece.text[0])):
             joined.append(piece)
             continue
-        first, last = previous.polygon, piece.polygon
-        polygon = [first[0], last[1], last[2], first[3]] if len(first) == len(last) == 4 else first + last
         joined[-1] = Word(text=previous.text + piece.text, confidence=min(previous.confidence, piece.confidence),
-                          polygon=polygon)
+                          polygon=spanning(previous.polygon, piece.polygon))
     return joined
