@@ -315,7 +315,7 @@ def blocks_read(api: object) -> list[Block]:
     line cut to its first word. Tesseract's TSV writer asks for them in reading order.)"""
     line_boxes: dict[tuple[str, str, str], Polygon] = {}
     line_words: dict[tuple[str, str, str], list[Word]] = {}
-    for row in api.GetTSVText(0).splitlines():  # type: ignore[attr-defined]
+    for row in (api.GetTSVText(0) or "").splitlines():  # type: ignore[attr-defined]
         level, _page, block, paragraph, line, _word, left, top, width, height, confidence, text = row.split("\t", 11)
         x0, y0 = int(left), int(top)
         box = rect_polygon(x0, y0, x0 + int(width), y0 + int(height))
