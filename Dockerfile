@@ -4,7 +4,7 @@ FROM python:3.11-slim-bookworm
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-deu tesseract-ocr-fra \
-      tesseract-ocr-spa tesseract-ocr-rus tesseract-ocr-jpn libgl1 libglib2.0-0 \
+      tesseract-ocr-spa tesseract-ocr-rus tesseract-ocr-jpn tesseract-ocr-ara libgl1 libglib2.0-0 \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
