@@ -433,6 +433,17 @@ def test_a_line_is_cut_into_fields_only_at_gaps_wider_than_asked() -> None:
 def test_lines_whose_words_do_not_run_left_to_right_stay_whole() -> None:
     backwards = _line_of_words(("b", 200, 240), ("a", 0, 40))
     assert split_at_wide_gaps(backwards, 1.2) == [backwards]
+
+
+def test_a_line_in_a_right_to_left_script_is_cut_into_fields_from_the_right() -> None:
+    # Tesseract's words in reading order: the label at the right, its value, then a second field far to the left
+    line = _line_of_words(("الهاتف:", 500, 580), ("٠٣٢٧", 430, 490), ("الفاكس:", 250, 330), ("٠٣٩٤", 180, 240))
+    pieces = split_at_wide_gaps(line, 1.2)
+    assert [piece.text for piece in pieces] == ["الهاتف: ٠٣٢٧", "الفاكس: ٠٣٩٤"]
+    assert pieces[0].polygon == rect_polygon(430, 100, 580, 120)
+    # its words running left to right are out of order: kept whole
+    wrong_way = _line_of_words(("الهاتف:", 0, 80), ("الفاكس:", 200, 280))
+    assert split_at_wide_gaps(wrong_way, 1.2) == [wrong_way]
     no_words = Line(text="x", confidence=0.9, polygon=rect_polygon(0, 0, 10, 10))
     assert split_at_wide_gaps(no_words, 1.2) == [no_words]
 

@@ -266,15 +266,18 @@ def _at_edge(line: Line, height: float) -> bool:
 def split_at_wide_gaps(line: Line, gap: float) -> list[Line]:
     """A line cut where two neighbouring words lie more than ``gap`` times the line's height apart (two fields
     printed on one row, "TEL : ...   FAX : ..."), each piece with its own box. A line without word boxes, or
-    whose words do not run left to right, stays whole."""
+    whose words do not run left to right (from the right, in a right-to-left script), stays whole."""
     words = line.words
     boxes = [bbox_of(word.polygon) for word in words]
-    if len(words) < 2 or any(right[0] < left[0] for left, right in itertools.pairwise(boxes)):
+    leftwards = reads_right_to_left([line])
+    if len(words) < 2 or any((after[0] > before[0]) if leftwards else (after[0] < before[0])
+                             for before, after in itertools.pairwise(boxes)):
         return [line]
     widest = gap * line_height(line)
     pieces: list[list[int]] = [[0]]
     for index in range(1, len(words)):
-        if boxes[index][0] - boxes[index - 1][2] > widest:
+        before, after = boxes[index - 1], boxes[index]
+        if (before[0] - after[2] if leftwards else after[0] - before[2]) > widest:
             pieces.append([index])
         else:
             pieces[-1].append(index)
