@@ -183,8 +183,8 @@ def test_tesseract_reads_russian_lines_where_ppocrs_detector_finds_them(client: 
         assert all(iou(word["bbox"], line["bbox"]) > 0 for word in line["words"])
 
 
-ARABIC_LINES = ["مرحبا بكم في المتجر الجديد", "فاتورة ضريبية مبسطة", "شكرا لزيارتكم ونتمنى لكم يوما سعيدا",
-                "يرجى الاحتفاظ بالإيصال للاستبدال"]
+ARABIC_LINES = ["مرحبا بكم في المتجر الجديد", "فاتورة ضريبية مبسطة", "المجموع الكلي مع الضريبة",
+                "شكرا لزيارتكم ونتمنى لكم يوما سعيدا", "العنوان: شارع الملك فهد، الرياض", "يرجى الاحتفاظ بالإيصال للاستبدال"]
 
 
 def test_tesseract_reads_arabic_words_in_reading_order_spelled_as_printed(client: TestClient) -> None:
