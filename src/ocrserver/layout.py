@@ -406,7 +406,7 @@ def _median_character_height(ink: np.ndarray) -> float | None:
     they sit on, and an unweighted median took a dot for a character, so one Arabic line counted as three to seven.
     Dev boxes drawn on their pages as an annotator draws them (benchmarks/interactive.py's 2714): 261 change, nearly
     all single receipt lines once taken for several, now read by recognition alone: ppocr reads them in half the time
-    (p50 25 -> 13 ms), CER over all boxes 0.0520 -> 0.0522 (tesseract 0.1528 -> 0.1524); the 131 dev regions that
+    (p50 25 -> 13 ms), CER over all boxes 0.0520 -> 0.0522 (tesseract 0.147 -> 0.130); the 131 dev regions that
     change when cut with the server's margin alone read better (CER ppocr 0.046 -> 0.036, tesseract 0.294 -> 0.288)."""
     _, _, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
     heights, widths, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_AREA]
