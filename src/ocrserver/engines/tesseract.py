@@ -241,7 +241,7 @@ class TesseractEngine(Engine):
         api.SetPageSegMode(mode)
         api.SetImage(image)
         api.Recognize()
-        return blocks_read(api)
+        return blocks_from_tsv(api)
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """The region's lines. One read unsure (``UNSURE_REGION``) that the angle classifier finds upside down is
@@ -310,7 +310,7 @@ def darker_around(image: Image.Image, part: tuple[int, int, int, int]) -> bool:
     return float(np.median(gray[inside])) - float(np.median(gray[~inside])) >= DARKER_AROUND
 
 
-def blocks_read(api: object) -> list[Block]:
+def blocks_from_tsv(api: object) -> list[Block]:
     """The blocks, lines and words Tesseract read with ``api``, in reading order, from its TSV output. (tesserocr's
     result iterator spells each word left to right: a word in Arabic or Hebrew came back written backwards and its
     line cut to its first word. Tesseract's TSV writer asks for them in reading order.)"""
