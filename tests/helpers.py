@@ -39,11 +39,11 @@ def render_lines(
     draw = ImageDraw.Draw(image)
     if right_to_left:
         assert features.check("raqm"), "Pillow without libraqm cannot set Arabic: apt-get install libfribidi0"
+    layout = {"anchor": "ra", "direction": "rtl"} if right_to_left else {}
+    x = width - margin if right_to_left else margin
     boxes = []
     for index, text in enumerate(lines):
-        y = margin + index * line_height
-        layout = {"anchor": "ra", "direction": "rtl"} if right_to_left else {}
-        at = (width - margin, y) if right_to_left else (margin, y)
+        at = (x, margin + index * line_height)
         draw.text(at, text, fill="black", font=face, **layout)
         boxes.append(draw.textbbox(at, text, font=face, **layout))
     return Rendered(image=image, boxes=boxes, lines=lines)

@@ -414,5 +414,5 @@ def _median_character_height(ink: np.ndarray) -> float | None:
     if keep.sum() < 2:
         return None
     order = np.argsort(heights[keep], kind="stable")
-    ink_below = np.cumsum(areas[keep][order])
-    return float(heights[keep][order][np.searchsorted(ink_below, ink_below[-1] / 2)])
+    heights, ink_below = heights[keep][order], np.cumsum(areas[keep][order])
+    return float(heights[np.searchsorted(ink_below, ink_below[-1] / 2)])
