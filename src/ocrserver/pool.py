@@ -133,7 +133,9 @@ class EnginePool:
 
     def _ensure_queue(self, name: str) -> queue.LifoQueue[Engine]:
         with self._lock:
-            return self._idle.setdefault(name, queue.LifoQueue())
+            if name not in self._idle:  # not setdefault: a queue (three conditions) made on every lease, then dropped
+                self._idle[name] = queue.LifoQueue()
+            return self._idle[name]
 
     def _create(self, name: str) -> Engine | None:
         """A new instance, or None when ``name`` already has ``size`` of them."""

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ocrserver.api.bodies import json_body
@@ -36,8 +37,11 @@ async def setup(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(_backend(request).setup, body)
 
 
-@router.post("/predict", summary="Pre-annotate tasks, or read the region just drawn (params.context)")
-async def predict(request: Request) -> dict[str, Any]:
+@router.post("/predict", summary="Pre-annotate tasks, or read the region just drawn (params.context)",
+             response_description="One prediction per task, in order: {results: [{result, score, model_version}], model_version}")
+async def predict(request: Request) -> JSONResponse:
+    """The interactive hot path (a box drawn, its text wanted): the answer is a plain JSONResponse, which FastAPI
+    sends as it is instead of validating a dict against an inferred response model and encoding it again."""
     backend = _backend(request)
     body = await _json_object(request)
     tasks = body.get("tasks")
@@ -63,7 +67,7 @@ async def predict(request: Request) -> dict[str, Any]:
             return backend.empty_prediction()
 
     predictions = await asyncio.gather(*(one(task) for task in tasks))
-    return {"results": list(predictions), "model_version": backend.model_version}
+    return JSONResponse({"results": list(predictions), "model_version": backend.model_version})
 
 
 @router.post("/webhook", summary="Label Studio events (annotations, training); accepted, nothing to train")
