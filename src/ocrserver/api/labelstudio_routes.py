@@ -40,8 +40,8 @@ async def setup(request: Request) -> dict[str, Any]:
 @router.post("/predict", summary="Pre-annotate tasks, or read the region just drawn (params.context)",
              response_description="One prediction per task, in order: {results: [{result, score, model_version}], model_version}")
 async def predict(request: Request) -> JSONResponse:
-    """The interactive hot path (a box drawn, its text wanted): the answer is a plain JSONResponse, which FastAPI
-    sends as it is instead of validating a dict against an inferred response model and encoding it again."""
+    # The interactive hot path (a box drawn, its text wanted). The answer is a plain JSONResponse, which FastAPI sends
+    # as it is, instead of validating a dict against the model it infers from the annotation and encoding it again.
     backend = _backend(request)
     body = await _json_object(request)
     tasks = body.get("tasks")
