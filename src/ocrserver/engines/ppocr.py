@@ -121,36 +121,40 @@ class _Pipelines:
 
     page: Any
     crop: Any
-    lines: Any = None
+    lines: Any
 
     @classmethod
     def load(cls, params: dict[str, Any], place: Placement) -> _Pipelines:
         from rapidocr import RapidOCR
 
-        pipelines = cls(_page_finder(params, place), RapidOCR(params=params))  # models are loaded once
+        page, crop = _page_finder(params, place), RapidOCR(params=params)  # models are loaded once
         # one detector session for both: they differ only in how they scale the image (read at each call)
-        crop_detector = copy.copy(pipelines.page.text_det)
+        crop_detector = copy.copy(page.text_det)
         crop_detector.limit_type, crop_detector.limit_side_len = "max", CROP_DETECTOR_MAX_SIDE
-        pipelines.crop.text_det = feed_detector(crop_detector)
-        pipelines.crop.text_cls = pipelines.page.text_cls
-        pipelines.crop.text_rec = _recognizer(pipelines.page, place)
+        crop.text_det = feed_detector(crop_detector)
+        crop.text_cls = page.text_cls
+        crop.text_rec = _recognizer(page, place)
         # the same session again, in small batches only as wide as their widest line
-        pipelines.page.text_rec = copy.copy(pipelines.crop.text_rec)
-        pipelines.page.text_rec.rec_image_shape = PAGE_RECOGNIZER_INPUT
-        pipelines.page.text_rec.rec_batch_num = PAGE_RECOGNIZER_BATCH
+        page.text_rec = copy.copy(crop.text_rec)
+        page.text_rec.rec_image_shape = PAGE_RECOGNIZER_INPUT
+        page.text_rec.rec_batch_num = PAGE_RECOGNIZER_BATCH
         # and again for a region's several lines: in batches as small as a page's, padded as a region's
-        lines_recognizer = copy.copy(pipelines.crop.text_rec)
+        lines_recognizer = copy.copy(crop.text_rec)
         lines_recognizer.rec_batch_num = PAGE_RECOGNIZER_BATCH
-        pipelines.lines = pipelines.crop_with_recognizer(params, lines_recognizer)
-        return pipelines
+        return cls(page, crop, _region_pipeline_around(crop, params, lines_recognizer))
 
     def crop_with_recognizer(self, params: dict[str, Any], recognizer: Any) -> Any:
         """A region pipeline like ``crop`` (the same detector and classifier) around another recogniser."""
-        from rapidocr import RapidOCR
+        return _region_pipeline_around(self.crop, params, recognizer)
 
-        crop = RapidOCR(params=params)
-        crop.text_det, crop.text_cls, crop.text_rec = self.crop.text_det, self.crop.text_cls, recognizer
-        return crop
+
+def _region_pipeline_around(crop: Any, params: dict[str, Any], recognizer: Any) -> Any:
+    """A new rapidocr pipeline with ``crop``'s detector and classifier around ``recognizer``."""
+    from rapidocr import RapidOCR
+
+    pipeline = RapidOCR(params=params)
+    pipeline.text_det, pipeline.text_cls, pipeline.text_rec = crop.text_det, crop.text_cls, recognizer
+    return pipeline
 
 
 def _recognizer(pipeline: Any, place: Placement) -> Any:
