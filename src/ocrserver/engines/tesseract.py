@@ -28,8 +28,9 @@ from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.closer_look import area_around
 from ocrserver.engines.detected_lines import read_detected_lines
 from ocrserver.engines.orientation import load_line_classifier
+from ocrserver.engines.page_lines import PageLineFinder, says_upside_down
 from ocrserver.engines.page_steps import Classified, Detection
-from ocrserver.engines.ppocr import PageLineFinder, says_upside_down, tiny_line_finder
+from ocrserver.engines.ppocr import tiny_line_finder
 from ocrserver.engines.ppocr_models import find_tiny_models
 from ocrserver.engines.spare_cores import never_alone
 from ocrserver.errors import EngineUnavailable
