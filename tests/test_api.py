@@ -145,6 +145,31 @@ def test_level_controls_the_depth_of_the_tree(client: TestClient, two_lines) -> 
     assert "words" not in line
 
 
+def test_a_page_asked_for_its_lines_reads_the_lines_asked_for_with_its_words(client: TestClient, dev_data) -> None:
+    """Without words in the answer the server skips working out word boxes (a twentieth of a ppocr page); the
+    lines, their text, boxes and confidences, stay exactly those of the answer with words."""
+    receipt = b64((dev_data / "images" / "sroie_025.jpg").read_bytes())
+
+    def lines(level: str) -> list[tuple]:
+        body = post_json(client, image_base64=receipt, engine="ppocr", level=level).json()
+        return [(line["text"], line["bbox"], line["polygon"], line["confidence"])
+                for block in body["pages"][0]["blocks"] for line in block["lines"]]
+
+    with_words = lines("word")
+    assert len(with_words) > 20 and with_words == lines("line")
+
+
+def test_words_keep_the_boxes_of_their_print(client: TestClient) -> None:
+    """Each word's box is where the recogniser saw it, not a share of the line by its number of characters."""
+    image = Image.new("RGB", (900, 120), "white")
+    ImageDraw.Draw(image).text((40, 35), "illicit WWWWWWW", fill="black", font=font(40))
+    body = post_json(client, image_base64=b64(encode(image)), engine="ppocr", level="word").json()
+    narrow, wide = [word for block in body["pages"][0]["blocks"] for line in block["lines"] for word in line["words"]]
+    assert (narrow["text"], wide["text"]) == ("illicit", "WWWWWWW")
+    width = [word["bbox"][2] - word["bbox"][0] for word in (narrow, wide)]
+    assert width[0] < 0.5 * width[1]  # split by characters, both would be as wide
+
+
 def test_tesseract_engine_and_language_aliases(client: TestClient, two_lines) -> None:
     body = post_json(client, image_base64=b64(two_lines[0]), engine="tesseract", lang="eng").json()
     assert body["engine"] == "tesseract" and body["languages"] == ["en"]

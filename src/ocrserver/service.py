@@ -150,8 +150,7 @@ class OcrService:
             job.timing_ms["queue"] = (time.perf_counter() - started) * 1000
             ocr_started = time.perf_counter()
             pages = [
-                self._read_page(engine, image, index, options.regions, job.languages)
-                for index, image in enumerate(images)
+                self._read_page(engine, image, index, options, job.languages) for index, image in enumerate(images)
             ]
             job.timing_ms["ocr"] = (time.perf_counter() - ocr_started) * 1000
         if options.regions is None:
@@ -167,16 +166,18 @@ class OcrService:
         )
 
     def _read_page(
-        self, engine: Engine, image: PageImage, index: int, regions: list[Polygon] | None, languages: list[str]
+        self, engine: Engine, image: PageImage, index: int, options: OcrOptions, languages: list[str]
     ) -> Page:
         height, width = (image.shape[0], image.shape[1]) if isinstance(image, np.ndarray) else (image.height, image.width)
         try:
-            if regions is None:
+            if options.regions is None:
                 page = image if isinstance(image, Image.Image) else Image.fromarray(image)
-                blocks = engine.read_page(page, languages)
+                # words only when the answer shows them: working them out is a twentieth of a ppocr page
+                read = engine.read_page if options.level == "word" else engine.read_page_lines
+                blocks = read(page, languages)
             else:
                 array = image if isinstance(image, np.ndarray) else np.asarray(image)
-                blocks = [read_region(engine, array, region, languages) for region in regions]
+                blocks = [read_region(engine, array, region, languages) for region in options.regions]
         except OcrServerError:
             raise
         except Exception as exc:

@@ -77,6 +77,12 @@ class Engine(ABC):
     def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
         """Detect and recognise all text of an upright RGB page; coordinates in page pixels."""
 
+    def read_page_lines(self, image: Image.Image, languages: list[str]) -> list[Block]:
+        """``read_page`` for a caller that will not use the words (a request for lines, blocks or the text): an
+        engine that works its word boxes out at a cost may skip that, each line's words then its text split over
+        its box. By default ``read_page`` itself."""
+        return self.read_page(image, languages)
+
     @abstractmethod
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """Read an upright, rectified crop of one region as one unit.
