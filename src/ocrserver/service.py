@@ -172,7 +172,7 @@ class OcrService:
         try:
             if options.regions is None:
                 page = image if isinstance(image, Image.Image) else Image.fromarray(image)
-                # words only when the answer shows them: working them out is a twentieth of a ppocr page
+                # words only when the answer shows them: working them out is up to a twentieth of a ppocr page
                 read = engine.read_page if options.level == "word" else engine.read_page_lines
                 blocks = read(page, languages)
             else:

@@ -148,7 +148,7 @@ class LabelStudioBackend:
         page_image = self.load_page(task, config)
         geometry = config.geometry_control("polygon" if self.settings.ls_geometry == "polygon" else "rectangle")
         granularity = self.settings.ls_granularity
-        # words are worked out only for word regions (for ppocr, a twentieth of a page's time)
+        # words are worked out only for word regions (for ppocr, up to a twentieth of a page's time)
         result = self.service.read_images([page_image], OcrOptions(level="word" if granularity == "word" else "line"))
         page = result.pages[0]
         if granularity == "block":
