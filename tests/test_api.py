@@ -656,6 +656,16 @@ def test_region_outside_the_image_is_refused(client: TestClient, two_lines) -> N
     assert response.status_code == 422 and "outside" in response.json()["detail"]
 
 
+def test_a_region_far_larger_than_the_image_is_refused_at_once(client: TestClient, two_lines) -> None:
+    """Cut out whole, it would have been a 52,000 px square: 7.8 GB of blank padding and half a minute."""
+    response = post_json(client, image_base64=b64(two_lines[0]), regions=[[-20000, -20000, 20000, 20000]])
+    assert response.status_code == 422 and "far larger than the" in response.json()["detail"]
+    # a box drawn a little past the image's edges is read as usual
+    width, height = Image.open(io.BytesIO(two_lines[0])).size
+    loose = post_json(client, image_base64=b64(two_lines[0]), regions=[[-20, -20, width + 20, height + 20]])
+    assert loose.status_code == 200 and "Invoice 4711" in loose.json()["text"]
+
+
 def test_profiles_pick_the_quickest_engine_that_has_the_languages(client: TestClient, dev_data) -> None:
     data = b64(encode(render_lines(["Fast profile line 12"]).image))
     fast = post_json(client, image_base64=data, profile="fast").json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from itertools import pairwise
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -92,6 +93,24 @@ def test_rectified_crop_maps_back_onto_the_region() -> None:
 def test_regions_outside_the_image_are_refused() -> None:
     with pytest.raises(InvalidRegion, match="outside"):
         rectify(np.zeros((50, 50, 3), dtype=np.uint8), rect_polygon(60, 60, 90, 90))
+
+
+@pytest.mark.parametrize("corners", [
+    [(2, 1), (50, 1), (50, 100), (1, 1)],  # three corners on the top edge
+    [(100, 2), (400, 2), (1, 300), (0, 2)],
+    [(50, 100), (400, 100), (200, 100), (200, 2)],  # a bow tie
+], ids=["three in a line", "three in a line, wide", "crossed"])
+def test_four_corners_that_make_no_quadrilateral_are_read_as_their_rectangle(corners) -> None:
+    """A perspective transform of such corners has no inverse (numpy raised 'Singular matrix', a server error);
+    they are read as the smallest rectangle around them, as any other polygon."""
+    points = [(float(x), float(y)) for x, y in corners]
+    crop = rectify(np.zeros((300, 400, 3), dtype=np.uint8), points, pad_ratio=0.0, min_pad=0.0)
+    height, width = crop.image.shape[:2]
+    hull = cv2.contourArea(cv2.convexHull(np.array(points, dtype=np.float32)))
+    (x0, y0), (x1, y1) = np.min(points, axis=0), np.max(points, axis=0)
+    assert hull <= width * height <= (x1 - x0 + 1) * (y1 - y0 + 1)  # around all the corners, no larger than their box
+    on_page = crop.map_polygon([(0.0, 0.0), (float(width), 0.0), (float(width), float(height)), (0.0, float(height))])
+    assert cv2.pointPolygonTest(np.array(on_page, dtype=np.float32), points[0], True) >= -1.0
 
 
 def test_language_codes_are_normalised() -> None:

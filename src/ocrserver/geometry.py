@@ -94,14 +94,26 @@ def _is_clockwise(points: np.ndarray) -> bool:
     return float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)) > 0
 
 
+def _is_convex_quad(points: np.ndarray) -> bool:
+    """Whether four corners make a convex quadrilateral with no three of them in a line (nor two in one place), in
+    either direction: the only kind a perspective transform maps onto a rectangle and back."""
+    edges = np.roll(points, -1, axis=0) - points
+    following = np.roll(edges, -1, axis=0)
+    turns = edges[:, 0] * following[:, 1] - edges[:, 1] * following[:, 0]
+    # each corner's turn, against the lengths of its two edges: the sine of its angle, at least 0.001 (0.06 degrees)
+    least = 1e-3 * np.linalg.norm(edges, axis=1) * np.linalg.norm(following, axis=1)
+    return bool(np.all(turns > least) or np.all(turns < -least))
+
+
 def reading_quad(polygon: Polygon) -> np.ndarray:
     """Four corners (top-left, top-right, bottom-right, bottom-left of the text) for a region.
 
-    A 4-point polygon keeps the order it was given (callers pass text-oriented corners), made
-    clockwise. Any other polygon is replaced by its minimum-area rectangle, read along its longer side.
+    A convex 4-point polygon keeps the order it was given (callers pass text-oriented corners), made
+    clockwise. Any other polygon (a bow tie, four corners with three in a line) is replaced by its
+    minimum-area rectangle, read along its longer side.
     """
     points = np.array(polygon, dtype=np.float32)
-    if len(points) == 4:
+    if len(points) == 4 and _is_convex_quad(points.astype(np.float64)):
         quad = points if _is_clockwise(points) else points[[0, 3, 2, 1]]
         return quad
     (cx, cy), (w, h), angle = cv2.minAreaRect(points)
@@ -152,11 +164,19 @@ def _transformed(polygon: Polygon, homography: np.ndarray) -> Polygon:
     return [(float(x), float(y)) for x, y in mapped]
 
 
+# A region may hold at most this many times the image's pixels (or MIN_REGION_LIMIT, for small images): all of it
+# beyond the image is blank, and a region drawn far past a 400 x 300 px image, [-20000, -20000, 20000, 20000],
+# was cut out as a 52,000 px square, 7.8 GB and 24 s for nothing.
+REGION_TO_IMAGE_LIMIT = 2
+MIN_REGION_LIMIT = 4_000_000
+
+
 def rectify(image: np.ndarray, polygon: Polygon, pad_ratio: float = 0.15, min_pad: float = 2.0) -> RectifiedCrop:
     """Cut ``polygon`` out of ``image`` (H x W x C) as an upright crop, padded by ``pad_ratio`` of its height
     (at least ``min_pad`` pixels).
 
-    Raises InvalidRegion when the region lies outside the image.
+    Raises InvalidRegion when the region lies outside the image, is smaller than a pixel, or is far larger than
+    the image (``REGION_TO_IMAGE_LIMIT``).
     """
     height, width = image.shape[:2]
     quad = reading_quad(polygon).astype(np.float64)
@@ -167,6 +187,11 @@ def rectify(image: np.ndarray, polygon: Polygon, pad_ratio: float = 0.15, min_pa
     out_h = max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1]))
     if out_w < 1 or out_h < 1:
         raise InvalidRegion(f"Region {polygon_summary(polygon)} is smaller than one pixel.")
+    if out_w * out_h > max(REGION_TO_IMAGE_LIMIT * width * height, MIN_REGION_LIMIT):
+        raise InvalidRegion(
+            f"Region {polygon_summary(polygon)} ({out_w:.0f} x {out_h:.0f} px) is far larger than the {width}x{height} "
+            "image: draw it around the text, within the image."
+        )
     pad = max(min_pad, out_h * pad_ratio)
     crop_w, crop_h = int(round(out_w + 2 * pad)), int(round(out_h + 2 * pad))
     target = np.array(
