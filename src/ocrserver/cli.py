@@ -103,9 +103,7 @@ def ocr(
     anywhere = UrlGuard(allowlist=["0.0.0.0/0", "::/0"], trusted_origins=[])
     fetcher = ImageFetcher(timeout=settings.fetch_timeout, max_bytes=settings.max_download_bytes, guard=anywhere)
     service = OcrService(settings, pool, fetcher)
-    # plain text shows no words: its pages are read as lines (the ppocr engines then skip working out word boxes)
-    read_level = level if fmt == "json" else "line"
-    options = OcrOptions(engine=engine, profile=profile, languages=lang, level=read_level)  # type: ignore[arg-type]
+    options = OcrOptions(engine=engine, profile=profile, languages=lang, level=level).for_answer_in(fmt)  # type: ignore[arg-type]
     try:
         service.prepare(options)
     except OcrServerError as exc:

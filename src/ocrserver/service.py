@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import cv2
@@ -56,6 +56,11 @@ class OcrOptions:
     level: Level = "word"
     regions: list[Polygon] | None = None
     pages: list[int] | None = None
+
+    def for_answer_in(self, fmt: str) -> OcrOptions:
+        """The options to read with for an answer in ``fmt`` (``json`` or ``text``): plain text shows no words, so
+        its pages are read as lines (the ``ppocr`` engines then skip working out word boxes)."""
+        return replace(self, level="line") if fmt == "text" else self
 
     @staticmethod
     def parse_regions(raw: list[object] | None) -> list[Polygon] | None:

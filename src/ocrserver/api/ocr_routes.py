@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -67,12 +66,6 @@ def _options(model: OcrOptionsIn, defaults: OcrOptionsIn | None = None) -> OcrOp
     )
 
 
-def _read_for(options: OcrOptions, fmt: FormatName) -> OcrOptions:
-    """The options to read with for an answer in ``fmt``: plain text shows no words, so its pages are read as lines
-    (the ``ppocr`` engines then skip working out word boxes)."""
-    return replace(options, level="line") if fmt == "text" else options
-
-
 def _render(result_dict: dict[str, Any], text: str, fmt: FormatName) -> Response:
     if fmt == "text":
         return PlainTextResponse(text)
@@ -102,7 +95,7 @@ async def ocr(
     if content_type.startswith("multipart/form-data"):
         data, model, body_format = await _read_multipart(request, service.settings.max_upload_bytes)
         options = _options(model)
-        read_as = _read_for(options, format or body_format)
+        read_as = options.for_answer_in(format or body_format)
         result = await run_job(service.settings.request_timeout, service.read_bytes, data, read_as)
     elif content_type.startswith("application/json") or not content_type:
         payload = await json_body(
@@ -118,7 +111,7 @@ async def ocr(
         body_format = body.format
         if body.image_url is not None and not body.image_url.strip():
             raise InvalidRequest("image_url is empty.")
-        read_as = _read_for(options, format or body_format)
+        read_as = options.for_answer_in(format or body_format)
         result = await run_job(service.settings.request_timeout, service.read_source, source, read_as)
     else:
         raise InvalidRequest(
