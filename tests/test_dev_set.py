@@ -122,6 +122,25 @@ def test_a_receipts_short_fields_are_boxed_around_their_print_as_people_label_th
                    and w["bbox"][3] <= y1 + 0.5 for w in line["words"]), line
 
 
+@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny"])
+def test_a_chinese_forms_labels_and_the_values_set_apart_from_them_are_fields_of_their_own(
+        client: TestClient, dev_data: Path, engine: str) -> None:
+    # the detector finds "联系电话：  13459803880" as one line, the colon's dots bridging the gap; people label
+    # the question and its answer apart, and a value that runs on after its colon (填表日期：2022年4月23日) whole
+    label = load_label(dev_data, "synthzh_1003")
+    body = client.post("/v1/ocr", json={"image_base64": _image_b64(dev_data, label), "lang": "zh", "engine": engine,
+                                        "level": "word"}).json()
+    page = body["pages"][0]
+    lines = [line for block in page["blocks"] for line in block["lines"]]
+    for region in _truth(label)[1:]:  # the title aside
+        best = max(lines, key=lambda line: iou(line["bbox"], region["bbox"]))
+        assert iou(best["bbox"], region["bbox"]) >= 0.5, (region["text"], best["text"])
+        assert normalize(best["text"]) == normalize(region["text"])
+        assert "".join(word["text"] for word in best["words"]).replace(" ", "") == best["text"].replace(" ", "")
+    rows = page["text"].splitlines()
+    assert "联系电话： 13459803880" in rows and "出生日期： 2019年4月8日" in rows, rows  # a field's row reads across
+
+
 def test_an_upside_down_scan_reads_like_the_upright_one_with_boxes_on_the_image_as_sent(
     client: TestClient, dev_data: Path
 ) -> None:

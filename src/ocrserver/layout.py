@@ -15,6 +15,7 @@ import numpy as np
 
 from ocrserver.geometry import affine_mapped
 from ocrserver.ink import ink
+from ocrserver.label_value import label_and_value
 from ocrserver.reading_order import (
     in_reading_order,
     is_running_text,
@@ -31,15 +32,16 @@ MOST_SLANT = 20.0
 
 
 def group_into_blocks(lines: list[Line], page: np.ndarray | None = None) -> list[Block]:
-    """Lines grouped into blocks in reading order (``_grouped``), a number written in a comb of boxes made one line
-    and a letter-spaced word one word first (``spaced_characters``); on a page scanned askew, as if turned level,
+    """Lines grouped into blocks in reading order (``_grouped``), a number written in a comb of boxes made one line,
+    a letter-spaced word one word (``spaced_characters``) and a Chinese or Japanese form's label and the value set
+    apart from it two lines (``label_value``) first; on a page scanned askew, as if turned level,
     so that a row's fields, which lie higher or lower across the page, still share their row, and printed rules
     are looked for along the lines (``ruled_between``'s ``to_page``). A page written in a right-to-left script
     (``reads_right_to_left``) is grouped and ordered as its mirror image, so that its rows and columns read from
     the right."""
     lines = combs_joined(lines)
     if page is not None:
-        lines = [letter_spacing_closed(line, page) for line in lines]
+        lines = [part for line in lines for part in label_and_value(letter_spacing_closed(line, page), page)]
     if not reads_right_to_left(lines):
         return _level_grouped(lines, page)
     width = page.shape[1] if page is not None else max(x for line in lines for x, _ in line.polygon)
