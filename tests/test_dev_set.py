@@ -122,6 +122,17 @@ def test_a_receipts_short_fields_are_boxed_around_their_print_as_people_label_th
                    and w["bbox"][3] <= y1 + 0.5 for w in line["words"]), line
 
 
+def test_a_box_drawn_around_a_signs_big_characters_reads_them_not_only_the_small_print_below(
+        client: TestClient, dev_data: Path) -> None:
+    # calligraphic 3-D characters (酱鸭传奇) above their transliteration: read 0.75 sure, they were dropped as a
+    # neighbour's piece at the box's edge, and the box read as "JIANG YA CHLAN M"
+    label = load_label(dev_data, "rects_000002")
+    body = client.post("/v1/ocr", json={"image_base64": _image_b64(dev_data, label), "lang": "zh",
+                                        "regions": [label["regions"][0]["bbox"]]}).json()
+    first, *rest = body["text"].splitlines()
+    assert "奇" in first and "JIANG" in " ".join(rest), body["text"]
+
+
 @pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny"])
 def test_a_chinese_forms_labels_and_the_values_set_apart_from_them_are_fields_of_their_own(
         client: TestClient, dev_data: Path, engine: str) -> None:

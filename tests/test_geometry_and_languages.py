@@ -404,6 +404,10 @@ def test_a_box_loses_the_short_narrow_or_unsure_pieces_of_neighbouring_lines_at_
     assert without_cut_pieces(middle, 60, 0.8) == middle
     alone = [line("faint", 0.3, 0, 60)]
     assert without_cut_pieces(alone, 60, 0.8) == alone
+    # what the box was drawn around, its tallest and widest line, stays however unsurely it was read (a shop
+    # sign's big calligraphic characters reaching its bottom edge, with the small print of their transliteration)
+    sign = [line("匠括信奇", 0.75, 5, 58), line("JIANG YA CHUAN QI", 0.86, 40, 55, width=200)]
+    assert without_cut_pieces(sign, 60, 0.8) == sign
 
 
 def test_words_without_engine_boxes_split_the_line_proportionally() -> None:

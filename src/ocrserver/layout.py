@@ -240,7 +240,9 @@ def without_cut_pieces(lines: list[Line], height: float, sure: float) -> list[Li
     of the tallest, less wide than ``CUT_LINE_WIDTH`` of the widest, or read less than ``sure`` (each engine's
     confidences have their own scale): the pieces of the lines above and below that a box drawn around a line
     takes in, the more so on a page scanned askew, where its corners cut into them. A region's own lines lie
-    inside the margin the server crops around it."""
+    inside the margin the server crops around it; its tallest line, when it is its widest too, is what it was drawn
+    around, however unsurely it was read (a shop sign's calligraphic characters above their small transliteration,
+    read 0.75 sure, were lost)."""
     if len(lines) < 2:
         return lines
     tallest = max(line_height(line) for line in lines)
@@ -250,7 +252,10 @@ def without_cut_pieces(lines: list[Line], height: float, sure: float) -> list[Li
         return line.confidence < sure or line_height(line) < CUT_LINE_HEIGHT * tallest or (
             _line_width(line) < CUT_LINE_WIDTH * widest)
 
-    kept = [line for line in lines if not (_at_edge(line, height) and is_piece(line))]
+    def is_own(line: Line) -> bool:
+        return line_height(line) >= tallest and _line_width(line) >= widest
+
+    kept = [line for line in lines if is_own(line) or not (_at_edge(line, height) and is_piece(line))]
     return kept or lines
 
 
