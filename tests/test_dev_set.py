@@ -103,15 +103,23 @@ def test_a_box_around_several_printed_lines_reads_them_as_printed(
     assert normalize(body["text"]).casefold() == normalize(region["text"]).casefold()
 
 
+def _chinese_page_with_words(client: TestClient, dev_data: Path, label: dict, engine: str) -> dict:
+    body = client.post("/v1/ocr", json={"image_base64": _image_b64(dev_data, label), "lang": "zh", "engine": engine,
+                                        "level": "word"}).json()
+    return body["pages"][0]
+
+
+def _lines(page: dict) -> list[dict]:
+    return [line for block in page["blocks"] for line in block["lines"]]
+
+
 @pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny"])
 def test_a_receipts_short_fields_are_boxed_around_their_print_as_people_label_them(
         client: TestClient, dev_data: Path, engine: str) -> None:
     # the detector's box around a quantity or a price (x5, 24.12) hangs well below its digits, which have no
     # descenders: 9 px below, 3 px above on this receipt, so it matched its label at IoU 0.44-0.50
     label = load_label(dev_data, "synthzh_1005")
-    body = client.post("/v1/ocr", json={"image_base64": _image_b64(dev_data, label), "lang": "zh", "engine": engine,
-                                        "level": "word"}).json()
-    lines = [line for block in body["pages"][0]["blocks"] for line in block["lines"]]
+    lines = _lines(_chinese_page_with_words(client, dev_data, label, engine))
     fields = [region for region in _truth(label) if len(region["text"]) <= 6 and region["text"].isascii()]
     assert len(fields) >= 10
     matched = [max((iou(line["bbox"], region["bbox"]) for line in lines), default=0.0) >= 0.5 for region in fields]
@@ -139,10 +147,8 @@ def test_a_chinese_forms_labels_and_the_values_set_apart_from_them_are_fields_of
     # the detector finds "联系电话：  13459803880" as one line, the colon's dots bridging the gap; people label
     # the question and its answer apart, and a value that runs on after its colon (填表日期：2022年4月23日) whole
     label = load_label(dev_data, "synthzh_1003")
-    body = client.post("/v1/ocr", json={"image_base64": _image_b64(dev_data, label), "lang": "zh", "engine": engine,
-                                        "level": "word"}).json()
-    page = body["pages"][0]
-    lines = [line for block in page["blocks"] for line in block["lines"]]
+    page = _chinese_page_with_words(client, dev_data, label, engine)
+    lines = _lines(page)
     for region in _truth(label)[1:]:  # the title aside
         best = max(lines, key=lambda line: iou(line["bbox"], region["bbox"]))
         assert iou(best["bbox"], region["bbox"]) >= 0.5, (region["text"], best["text"])
@@ -203,7 +209,7 @@ def test_tesseract_reads_a_pages_lines_where_people_label_them(client: TestClien
     label = load_label(dev_data, item)
     body = client.post("/v1/ocr", json={"image_base64": _image_b64(dev_data, label), "engine": "tesseract",
                                         "level": "word"}).json()
-    lines = [line for block in body["pages"][0]["blocks"] for line in block["lines"]]
+    lines = _lines(body["pages"][0])
     truth = _truth(label)
     found = [max(iou(line["bbox"], region["bbox"]) for line in lines) >= 0.5 for region in truth]
     boxed = [max(iou(line["bbox"], region["bbox"]) for region in truth) >= 0.5 for line in lines]
@@ -296,7 +302,7 @@ def test_a_form_photographed_from_a_distance_reads_like_the_scan(client: TestCli
     left, top = PHOTO_AT
     assert bag_of_words_f1(page["text"], " ".join(region["text"] for region in _truth(label))) >= 0.7
     assert (page["width"], page["height"]) == (4000, 4000)
-    lines = [line for block in page["blocks"] for line in block["lines"]]
+    lines = _lines(page)
     assert all(_on_the_scan_in_the_photo(line["bbox"], scan) for line in lines)  # where the form lies in the photo
     title = next(line for line in lines if "LICENSEE" in line["text"])
     truth = next(region for region in _truth(label) if "LICENSEE" in region["text"])
