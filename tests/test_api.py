@@ -145,6 +145,19 @@ def test_level_controls_the_depth_of_the_tree(client: TestClient, two_lines) -> 
     assert "words" not in line
 
 
+def test_a_receipts_colons_printed_apart_between_labels_and_values_are_read(client: TestClient) -> None:
+    # PP-OCR's detector leaves such lone glyphs out: the page read "CASH 50.00"
+    rendered = render_lines(["CASH              :              50.00", "TOTAL              :              12.00"], size=28)
+    response = client.post("/v1/ocr", files={"file": ("receipt.png", encode(rendered.image))}, data={"engine": "ppocr"})
+    page = response.json()["pages"][0]
+    assert page["text"].splitlines() == ["CASH : 50.00", "TOTAL : 12.00"], page["text"]
+    colons = [line for block in page["blocks"] for line in block["lines"] if line["text"] == ":"]
+    assert len(colons) == 2 and all(0.5 < line["confidence"] <= 1.0 for line in colons)
+    for colon, box in zip(colons, rendered.boxes, strict=True):  # in the middle of its row, a box about its size
+        x0, y0, x1, y1 = colon["bbox"]
+        assert box[1] - 5 <= y0 < y1 <= box[3] + 5 and x1 - x0 < 30 and abs((x0 + x1) / 2 - (box[0] + box[2]) / 2) < 40
+
+
 def test_a_page_asked_for_its_lines_reads_the_lines_asked_for_with_its_words(client: TestClient, dev_data) -> None:
     """Without words in the answer the server skips working out word boxes (a twentieth of a ppocr page); the
     lines, their text, boxes and confidences, stay exactly those of the answer with words."""

@@ -14,9 +14,18 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ocrserver.colons_apart import colons_apart
 from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.engines.orientation import PageOrientationVote, PageVerdict, turned_upside_down
-from ocrserver.engines.page_steps import TALL, Classified, Detection, as_detected, classify, detect
+from ocrserver.engines.page_steps import (
+    TALL,
+    Classified,
+    Detection,
+    as_detected,
+    classify,
+    detect,
+    detected_at,
+)
 from ocrserver.exposure import with_full_contrast
 from ocrserver.fitted_boxes import fitted_to_ink
 from ocrserver.geometry import shifted, turned_180, turned_back
@@ -34,6 +43,8 @@ SIDEWAYS_SLACK = 0.05
 # turned and is compared. Dev-set pages turned 90 degrees: p50 3.9 s reading both ways -> 2.6 s, the same readings.
 # So does a page the orientation vote turned upside down (PageLineFinder._upright_blocks).
 SURE_UPRIGHT = 0.9
+# What a colon standing apart may read as
+COLONS = (":", "：")
 
 # what reads the lines found on a page: their text, confidence and words, on the page, in rapidocr's corner order
 LineReader = Callable[[Detection, Classified | None], list[Line]]
@@ -84,17 +95,27 @@ class PageLineFinder:
             if upside_down and sure < SURE_UPRIGHT:
                 lines_as_detected = read_lines(detection, as_detected(detection))
                 if length_weighted_confidence(lines_as_detected) > sure:
-                    return _page_blocks(lines_as_detected, False, detection.image)
-            return _page_blocks(lines, upside_down, detection.image)
+                    return self._blocks_with_colons(lines_as_detected, False, detection.image, read_lines)
+            return self._blocks_with_colons(lines, upside_down, detection.image, read_lines)
         turned = bgr_array(image.rotate(turn, expand=True))
         turned_lines, turned_upside_down = self._lines_read(detect(self._page, turned), read_lines)
         sure = length_weighted_confidence(turned_lines)
         if sure < SURE_UPRIGHT:
             lines = read_lines(detection, classified)
             if sure < length_weighted_confidence(lines) - SIDEWAYS_SLACK:
-                return _page_blocks(lines, upside_down, detection.image)
-        blocks = _page_blocks(turned_lines, turned_upside_down, turned)
+                return self._blocks_with_colons(lines, upside_down, detection.image, read_lines)
+        blocks = self._blocks_with_colons(turned_lines, turned_upside_down, turned, read_lines)
         return with_polygons_mapped(blocks, partial(turned_back, degrees=turn, width=image.width, height=image.height))
+
+    def _blocks_with_colons(self, lines: list[Line], upside_down: bool, page: np.ndarray,
+                            read_lines: LineReader) -> list[Block]:
+        """``_page_blocks`` of the lines and the colons standing apart between them (colons_apart.py), each read by
+        ``read_lines`` and kept when it reads as a colon."""
+        boxes = colons_apart(lines, page)
+        if boxes:
+            detection = detected_at(self._page, page, boxes)
+            lines = lines + [line for line in read_lines(detection, as_detected(detection)) if line.text.strip() in COLONS]
+        return _page_blocks(lines, upside_down, page)
 
     def _lines_read(self, detection: Detection, read_lines: LineReader) -> tuple[list[Line], bool]:
         """The detected page's lines, and whether the page orientation vote found it upside down."""

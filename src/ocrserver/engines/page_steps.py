@@ -91,6 +91,15 @@ def _detect_in_strips(pipeline: Any, image: np.ndarray, strips: Strips) -> Detec
     return Detection(image, scaling, pipeline.crop_text_regions(scaled, found.boxes), found)
 
 
+def detected_at(pipeline: Any, image: np.ndarray, boxes: list[Polygon]) -> Detection:
+    """``image`` (BGR) as if ``pipeline``'s detector had found text in ``boxes`` (on the image as given), for its
+    recogniser to read them."""
+    scaling = {"preprocess": {"ratio_h": 1.0, "ratio_w": 1.0}, "padding_1": {"top": 0, "left": 0}}
+    quads = np.array(boxes, dtype=np.float32)
+    found = TextDetOutput(img=image, boxes=quads, scores=[1.0] * len(boxes))
+    return Detection(image, scaling, pipeline.crop_text_regions(image, quads), found)
+
+
 @dataclass
 class Classified:
     """What a pipeline's classifier made of the detected lines."""
