@@ -17,6 +17,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ocrserver.ink import ink
+from ocrserver.layout import side_by_side
 from ocrserver.result import Box, Line, Polygon, bbox_of, rect_polygon
 
 # A dot of a colon is at most this share of its row's height, high or wide, and between these shapes (wide / high).
@@ -31,24 +33,25 @@ WIDE = 0.8
 def colons_apart(lines: list[Line], page: np.ndarray) -> list[Polygon]:
     """Boxes of the colons standing apart between two lines of one row on ``page`` (grey or colour), where the
     lines lie (module docstring)."""
-    grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) if page.ndim == 3 else page
+    if not lines:
+        return []
     boxes = [bbox_of(line.polygon) for line in lines]
+    on_row = side_by_side(boxes)
     found = []
-    for left in boxes:
-        right = _next_on_row(left, boxes)
+    for index, left in enumerate(boxes):
+        right = _next_on_row(index, boxes, on_row)
         if right is not None:
-            colon = _colon_between(grey, left, right)
+            colon = _colon_between(page, left, right)
             if colon is not None:
                 found.append(colon)
     return found
 
 
-def _next_on_row(left: Box, boxes: list[Box]) -> Box | None:
-    """The line after ``left`` on its row (middles less than half the lower one's height apart), with no other
-    line between them."""
-    height = left[3] - left[1]
-    after = [box for box in boxes if box[0] > left[2]
-             and abs((box[1] + box[3]) - (left[1] + left[3])) < min(height, box[3] - box[1])]
+def _next_on_row(index: int, boxes: list[Box], on_row: np.ndarray) -> Box | None:
+    """The line after ``boxes[index]`` on its row (``on_row``: layout.side_by_side), with no other line between
+    them."""
+    left = boxes[index]
+    after = [box for other, box in enumerate(boxes) if on_row[index, other] and box[0] > left[2]]
     if not after:
         return None
     right = min(after, key=lambda box: box[0])
@@ -57,7 +60,7 @@ def _next_on_row(left: Box, boxes: list[Box]) -> Box | None:
     return None if between else right
 
 
-def _colon_between(grey: np.ndarray, left: Box, right: Box) -> Polygon | None:
+def _colon_between(page: np.ndarray, left: Box, right: Box) -> Polygon | None:
     """The box of a colon alone in the gap between two lines of a row, on the page; None when the gap holds
     anything else."""
     top, bottom = max(0, int(min(left[1], right[1]))), int(max(left[3], right[3])) + 1
@@ -65,10 +68,10 @@ def _colon_between(grey: np.ndarray, left: Box, right: Box) -> Polygon | None:
     height = bottom - top
     if end - start < 3 or height < 8:
         return None
-    row = grey[top:bottom, max(0, int(left[0])):int(right[2]) + 1]
-    threshold, _ = cv2.threshold(row, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    ink = (grey[top:bottom, start:end] < threshold).astype(np.uint8)
-    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    row_start = max(0, int(left[0]))
+    row_ink = ink(page[top:bottom, row_start:int(right[2]) + 1])  # the two lines' print decides the threshold
+    gap = (row_ink[:, start - row_start:end - row_start] > 0).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(gap, connectivity=8)
     marks = [mark for mark in stats[1:] if mark[cv2.CC_STAT_AREA] >= SPECK]
     if len(marks) != 2:
         return None

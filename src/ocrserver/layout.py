@@ -149,15 +149,21 @@ def _beside(boxes: list[Box], texts: list[str]) -> tuple[np.ndarray, np.ndarray]
     each other are (under "Bill to:" and "Ship to:"), are no fields: each keeps to its block."""
     if not boxes:
         return np.zeros((0, 0), dtype=bool), np.zeros(0, dtype=bool)
-    x0, y0, x1, y1 = np.asarray(boxes, dtype=np.float64).T
-    middle, height = (y0 + y1) / 2, np.maximum(1.0, y1 - y0)
-    same_row = np.abs(middle[:, None] - middle[None, :]) < 0.5 * np.minimum(height[:, None], height[None, :])
-    on_row = same_row & ((x0[:, None] >= x1[None, :]) | (x1[:, None] <= x0[None, :]))
+    on_row = side_by_side(boxes)
     short = ~np.array([is_running_text(box) for box in boxes], dtype=bool)
     label = np.array([text.rstrip().endswith((":", "：")) for text in texts], dtype=bool)
     amount = np.array([_mostly_digits(text) for text in texts], dtype=bool)
     telling = (on_row.sum(axis=1) >= 2)[:, None] | (label[:, None] != label[None, :]) | amount[:, None] | amount[None, :]
     return on_row, (on_row & (short[:, None] | short[None, :]) & telling).any(axis=1)
+
+
+def side_by_side(boxes: list[Box]) -> np.ndarray:
+    """For each two boxes (x0, y0, x1, y1, at least one), whether they lie side by side on one row: their middles
+    less than half the lower one's height apart, sharing no width."""
+    x0, y0, x1, y1 = np.asarray(boxes, dtype=np.float64).T
+    middle, height = (y0 + y1) / 2, np.maximum(1.0, y1 - y0)
+    same_row = np.abs(middle[:, None] - middle[None, :]) < 0.5 * np.minimum(height[:, None], height[None, :])
+    return same_row & ((x0[:, None] >= x1[None, :]) | (x1[:, None] <= x0[None, :]))
 
 
 def _row_of_fields_between(above: Box, below: Box, field_middles: np.ndarray) -> bool:
