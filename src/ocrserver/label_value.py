@@ -26,6 +26,8 @@ from ocrserver.geometry import rectify
 from ocrserver.ink import ink
 from ocrserver.result import Line, Word, rect_polygon
 
+# A colon, in its Latin and its full-width form.
+COLONS = (":", "：")
 # The least empty stretch after a label's colon, in the line's print heights, that sets its value apart.
 LABEL_GAP = 0.8
 # Where the colon lies along the line is reckoned from its text (a wide character one unit, any other half): the
@@ -60,7 +62,7 @@ def _label_colon(text: str) -> int | None:
     """Where the colon ending a label lies in a line's text: its first colon, when a label in a wide script (one
     wide character at least) stands before it and a letter or digit after it; else None."""
     for index, character in enumerate(text):
-        if character in ":：":
+        if character in COLONS:
             label, value = text[:index], text[index + 1:]
             if any(_wide(c) and c.isalpha() for c in label) and any(c.isalnum() for c in value):
                 return index

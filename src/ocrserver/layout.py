@@ -15,7 +15,7 @@ import numpy as np
 
 from ocrserver.geometry import affine_mapped
 from ocrserver.ink import ink
-from ocrserver.label_value import label_and_value
+from ocrserver.label_value import COLONS, label_and_value
 from ocrserver.reading_order import (
     in_reading_order,
     is_running_text,
@@ -151,7 +151,7 @@ def _beside(boxes: list[Box], texts: list[str]) -> tuple[np.ndarray, np.ndarray]
         return np.zeros((0, 0), dtype=bool), np.zeros(0, dtype=bool)
     on_row = side_by_side(boxes)
     short = ~np.array([is_running_text(box) for box in boxes], dtype=bool)
-    label = np.array([text.rstrip().endswith((":", "：")) for text in texts], dtype=bool)
+    label = np.array([text.rstrip().endswith(COLONS) for text in texts], dtype=bool)
     amount = np.array([_mostly_digits(text) for text in texts], dtype=bool)
     telling = (on_row.sum(axis=1) >= 2)[:, None] | (label[:, None] != label[None, :]) | amount[:, None] | amount[None, :]
     return on_row, (on_row & (short[:, None] | short[None, :]) & telling).any(axis=1)

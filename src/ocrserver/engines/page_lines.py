@@ -30,6 +30,7 @@ from ocrserver.exposure import with_full_contrast
 from ocrserver.fitted_boxes import fitted_to_ink
 from ocrserver.geometry import shifted, turned_180, turned_back
 from ocrserver.imaging import bgr_array
+from ocrserver.label_value import COLONS
 from ocrserver.layout import group_into_blocks, split_into_words
 from ocrserver.result import Block, Line, Polygon, bbox_of, length_weighted_confidence, with_polygons_mapped
 
@@ -43,8 +44,6 @@ SIDEWAYS_SLACK = 0.05
 # turned and is compared. Dev-set pages turned 90 degrees: p50 3.9 s reading both ways -> 2.6 s, the same readings.
 # So does a page the orientation vote turned upside down (PageLineFinder._upright_blocks).
 SURE_UPRIGHT = 0.9
-# What a colon standing apart may read as
-COLONS = (":", "：")
 
 # what reads the lines found on a page: their text, confidence and words, on the page, in rapidocr's corner order
 LineReader = Callable[[Detection, Classified | None], list[Line]]
