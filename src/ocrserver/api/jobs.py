@@ -20,7 +20,8 @@ async def run_job(limit: float, function: Callable[..., T], *args: object) -> T:
     engine pool's bounded slots keep such stragglers from piling up.
     """
     try:
-        return await asyncio.wait_for(run_in_threadpool(function, *args), timeout=limit)
+        async with asyncio.timeout(limit):
+            return await run_in_threadpool(function, *args)
     except TimeoutError:
         raise JobTimedOut(
             f"The OCR job took longer than {limit:g} s (OCR_REQUEST_TIMEOUT). Send a smaller image, fewer pages, "

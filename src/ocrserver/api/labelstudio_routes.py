@@ -66,7 +66,8 @@ async def predict(request: Request) -> JSONResponse:
             log.error("task %s: %s", task.get("id") if isinstance(task, dict) else None, exc.message)
             return backend.empty_prediction()
 
-    predictions = await asyncio.gather(*(one(task) for task in tasks))
+    # a drawn box's call holds one task, awaited as it is (gather would wrap it in a task of its own)
+    predictions = [await one(tasks[0])] if len(tasks) == 1 else await asyncio.gather(*(one(task) for task in tasks))
     return JSONResponse({"results": list(predictions), "model_version": backend.model_version})
 
 
