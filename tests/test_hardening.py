@@ -394,6 +394,30 @@ def test_graceful_shutdown_finishes_the_request_in_flight() -> None:
     assert process.wait(timeout=30) in (0, -signal.SIGTERM)
 
 
+def test_a_slow_uploads_time_is_told_apart_from_the_servers_own_in_server_timing() -> None:
+    process, base = _start({"WORKERS": "1", "OCR_ENGINE": "tesseract"})
+    body = json.dumps({"action": "ANNOTATION_CREATED"}).encode()
+    port = int(base.rsplit(":", 1)[1])
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            connection.sendall(b"POST /webhook HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+            time.sleep(0.5)  # the body is on its way
+            connection.sendall(body)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    head = answer.partition(b"\r\n\r\n")[0].decode()
+    assert head.startswith("HTTP/1.1 200")
+    header = next(line.partition(":")[2] for line in head.split("\r\n") if line.lower().startswith("server-timing:"))
+    timings = {name.strip(): float(duration) for name, _, duration in (entry.partition(";dur=") for entry in header.split(","))}
+    assert timings["recv"] >= 450  # the wait for the body, in milliseconds
+    assert timings["app"] < 100  # the server's own part of the call
+
+
 def test_label_studio_errors_and_s3_faults_are_specific_per_task(caplog) -> None:
     import boto3
     from moto.server import ThreadedMotoServer

@@ -39,8 +39,10 @@ class Metrics:
 class GuardAndMeasure:
     """Plain ASGI middleware (no per-request task or stream, unlike ``@app.middleware``): authentication when
     configured (HTTP Basic and/or an API key; either one passes), a cap on the request body, then request
-    counts, latencies and the in-flight gauge, and ``Server-Timing: app;dur=<ms>``: the time from the request
-    reaching the app to its answer starting (what the server adds to a call, network and client apart)."""
+    counts, latencies and the in-flight gauge, and ``Server-Timing: app;dur=<ms>, recv;dur=<ms>``: ``app`` is the
+    time from the whole request having arrived to its answer starting (what the server adds to a call, network and
+    client apart), ``recv`` the time its body took to arrive after its headers (a slow upload, or a client that
+    sends its headers and its body apart, as Python's http.client does)."""
 
     def __init__(self, app: ASGIApp, settings: Settings, metrics: Metrics) -> None:
         self.app = app
@@ -75,17 +77,20 @@ class GuardAndMeasure:
             await _too_large(self.max_body)(scope, receive, send)
             return
         started = time.perf_counter()
+        arrived = started  # when the request's last byte came in: its body's end, if the app reads its body
         status = 500
         received = 0
         response_started = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, arrived
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
                     raise _BodyTooLarge
+                if not message.get("more_body", False):
+                    arrived = time.perf_counter()
             return message
 
         async def send_and_record(message: Message) -> None:
@@ -93,8 +98,10 @@ class GuardAndMeasure:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={elapsed_ms:.2f}")
+                answered = time.perf_counter()
+                MutableHeaders(scope=message).append(
+                    "Server-Timing", f"app;dur={(answered - arrived) * 1000:.2f}, recv;dur={(arrived - started) * 1000:.2f}"
+                )
             await send(message)
 
         self.metrics.in_flight.inc()
