@@ -158,6 +158,22 @@ def test_a_chinese_forms_labels_and_the_values_set_apart_from_them_are_fields_of
     assert "联系电话： 13459803880" in rows and "出生日期： 2019年4月8日" in rows, rows  # a field's row reads across
 
 
+def test_a_receipts_quantities_printed_apart_before_the_items_are_read(client: TestClient, dev_data: Path) -> None:
+    # the detector leaves lone glyphs out: "1    DN3 Dry Curry EN" read as "DN3 Dry Curry EN"
+    label = load_label(dev_data, "sroie_463")
+    page = client.post("/v1/ocr", json={"image_base64": _image_b64(dev_data, label), "engine": "ppocr",
+                                        "level": "word"}).json()["pages"][0]
+    quantities = [region for region in _truth(label) if region["text"] == "1"]
+    assert len(quantities) == 5
+    for region in quantities:  # each boxed about as its label is, and one word of its own
+        best = max(_lines(page), key=lambda line: iou(line["bbox"], region["bbox"]))
+        assert best["text"] == "1" and iou(best["bbox"], region["bbox"]) >= 0.5, (region["bbox"], best)
+        assert [word["text"] for word in best["words"]] == ["1"]
+        assert best["words"][0]["bbox"] == pytest.approx(best["bbox"], abs=1.0)
+    items = [row for row in page["text"].splitlines() if row.startswith("1 ")]
+    assert len(items) >= 5 and any("Dry Curry" in row for row in items), page["text"]
+
+
 def test_an_upside_down_scan_reads_like_the_upright_one_with_boxes_on_the_image_as_sent(
     client: TestClient, dev_data: Path
 ) -> None:

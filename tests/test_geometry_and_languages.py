@@ -24,6 +24,7 @@ from ocrserver.layout import (
     split_into_words,
     without_cut_pieces,
 )
+from ocrserver.marks_apart import Mark, kept_readings, marks_apart
 from ocrserver.result import Block, Line, Page, Polygon, Word, bbox_of, rect_polygon
 from ocrserver.settings import load_settings
 from ocrserver.spaced_characters import combs_joined, letter_spacing_closed
@@ -537,3 +538,47 @@ def test_a_stray_speck_far_away_does_not_widen_the_second_look() -> None:
     assert area_to_read_closer([*receipt, speck], 4000, 4000, working_side=2000) == alone
     standing = [[(x, y) for y, x in box] for box in receipt]  # the same lines running down: measured the same
     assert area_to_read_closer(standing, 4000, 4000, working_side=2000) is not None
+
+
+def _row_with_a_mark_before(text: str, mark: str, apart: int) -> tuple[np.ndarray, Line, tuple[int, int, int, int]]:
+    """A printed row: ``mark``, then ``apart`` pixels of paper, then ``text``; the line as a detector that left the
+    mark out finds it, and the mark's own print box."""
+    image = Image.new("RGB", (800, 120), "white")
+    draw = ImageDraw.Draw(image)
+    mark_box = draw.textbbox((60, 40), mark, font=font(28))
+    draw.text((60, 40), mark, fill="black", font=font(28))
+    draw.text((mark_box[2] + apart, 40), text, fill="black", font=font(28))
+    x0, y0, x1, y1 = draw.textbbox((mark_box[2] + apart, 40), text, font=font(28))
+    line = Line(text=text, confidence=0.99, polygon=rect_polygon(x0 - 2, y0 - 4, x1 + 2, y1 + 4))
+    return np.asarray(image), line, mark_box
+
+
+def test_a_glyph_standing_apart_before_a_line_is_found_and_boxed_around_its_print() -> None:
+    page, line, (x0, y0, x1, y1) = _row_with_a_mark_before("SPRING ROLL", "2", apart=50)
+    [mark] = marks_apart([line], page)
+    assert not mark.colon
+    bx0, by0, bx1, by1 = bbox_of(mark.box)
+    assert abs(bx0 - x0) <= 3 and abs(bx1 - x1) <= 3 and abs(by0 - y0) <= 3 and abs(by1 - y1) <= 3
+    rx0, _, rx1, _ = bbox_of(mark.read_box)  # read with paper around, not reaching into the line
+    assert rx0 < bx0 and bx1 < rx1 <= bbox_of(line.polygon)[0]
+
+
+def test_letters_spaced_apart_are_not_each_taken_for_a_lone_glyph() -> None:
+    page, line, _ = _row_with_a_mark_before("QUERY", "P R E S S", apart=40)
+    assert marks_apart([line], page) == []
+
+
+def test_a_marks_reading_is_kept_only_as_what_it_was_found_as() -> None:
+    glyph = Mark(read_box=rect_polygon(0, 0, 60, 30), box=rect_polygon(20, 4, 30, 26), colon=False)
+    colon = Mark(read_box=rect_polygon(100, 0, 130, 30), box=rect_polygon(100, 0, 130, 30), colon=True)
+
+    def read(mark: Mark, text: str, confidence: float = 0.97) -> Line:
+        return Line(text=text, confidence=confidence, polygon=list(mark.read_box))
+
+    kept = kept_readings([glyph, colon], [read(glyph, "1"), read(colon, ":")])
+    assert [(line.text, bbox_of(line.polygon)) for line in kept] == [("1", bbox_of(glyph.box)), (":", bbox_of(colon.read_box))]
+    assert [(word.text, word.polygon) for word in kept[0].words] == [("1", glyph.box)]
+    for text, confidence in (("1", 0.8), ("|", 0.99), ("-", 0.99), ("S S", 0.99), ("1234", 0.99)):
+        assert kept_readings([glyph], [read(glyph, text, confidence)]) == [], text  # unsure, a stroke, not one glyph
+    assert kept_readings([colon], [read(colon, "1")]) == []  # a colon's dots read as anything else
+    assert [line.text for line in kept_readings([glyph], [read(glyph, "%")])] == ["%"]

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ocrserver.colons_apart import colons_apart
 from ocrserver.engines.closer_look import area_to_read_closer
 from ocrserver.engines.orientation import PageOrientationVote, PageVerdict, turned_upside_down
 from ocrserver.engines.page_steps import (
@@ -30,8 +29,8 @@ from ocrserver.exposure import with_full_contrast
 from ocrserver.fitted_boxes import fitted_to_ink
 from ocrserver.geometry import shifted, turned_180, turned_back
 from ocrserver.imaging import bgr_array
-from ocrserver.label_value import COLONS
 from ocrserver.layout import group_into_blocks, split_into_words
+from ocrserver.marks_apart import kept_readings, marks_apart
 from ocrserver.result import Block, Line, Polygon, bbox_of, length_weighted_confidence, with_polygons_mapped
 
 # A page scanned sideways reads its words as surely from rapidocr's quarter-turned tall lines as upright (a dev-set
@@ -94,26 +93,26 @@ class PageLineFinder:
             if upside_down and sure < SURE_UPRIGHT:
                 lines_as_detected = read_lines(detection, as_detected(detection))
                 if length_weighted_confidence(lines_as_detected) > sure:
-                    return self._blocks_with_colons(lines_as_detected, False, detection.image, read_lines)
-            return self._blocks_with_colons(lines, upside_down, detection.image, read_lines)
+                    return self._blocks_with_marks(lines_as_detected, False, detection.image, read_lines)
+            return self._blocks_with_marks(lines, upside_down, detection.image, read_lines)
         turned = bgr_array(image.rotate(turn, expand=True))
         turned_lines, turned_upside_down = self._lines_read(detect(self._page, turned), read_lines)
         sure = length_weighted_confidence(turned_lines)
         if sure < SURE_UPRIGHT:
             lines = read_lines(detection, classified)
             if sure < length_weighted_confidence(lines) - SIDEWAYS_SLACK:
-                return self._blocks_with_colons(lines, upside_down, detection.image, read_lines)
-        blocks = self._blocks_with_colons(turned_lines, turned_upside_down, turned, read_lines)
+                return self._blocks_with_marks(lines, upside_down, detection.image, read_lines)
+        blocks = self._blocks_with_marks(turned_lines, turned_upside_down, turned, read_lines)
         return with_polygons_mapped(blocks, partial(turned_back, degrees=turn, width=image.width, height=image.height))
 
-    def _blocks_with_colons(self, lines: list[Line], upside_down: bool, page: np.ndarray,
-                            read_lines: LineReader) -> list[Block]:
-        """``_page_blocks`` of the lines and the colons standing apart between them (colons_apart.py), each read by
-        ``read_lines`` and kept when it reads as a colon."""
-        boxes = colons_apart(lines, page)
-        if boxes:
-            detection = detected_at(self._page, page, boxes)
-            lines = lines + [line for line in read_lines(detection, as_detected(detection)) if line.text.strip() in COLONS]
+    def _blocks_with_marks(self, lines: list[Line], upside_down: bool, page: np.ndarray,
+                           read_lines: LineReader) -> list[Block]:
+        """``_page_blocks`` of the lines and the marks standing apart on their rows (marks_apart.py: colons, lone
+        glyphs), each read by ``read_lines`` and kept as marks_apart.kept_readings says."""
+        marks = marks_apart(lines, page)
+        if marks:
+            detection = detected_at(self._page, page, [mark.read_box for mark in marks])
+            lines = lines + kept_readings(marks, read_lines(detection, as_detected(detection)))
         return _page_blocks(lines, upside_down, page)
 
     def _lines_read(self, detection: Detection, read_lines: LineReader) -> tuple[list[Line], bool]:
