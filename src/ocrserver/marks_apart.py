@@ -17,9 +17,10 @@ three characters holding a letter, a digit or a sign, ``SURE`` or surer (a rule'
 a box of its print with a pixel of room, at least half as wide as high, as people box a lone character. PP-OCR's
 small recogniser reads most of them; the tiny one and Tesseract fewer, surely enough.
 
-All 61 dev pages in-process (``ppocr``), colons alone: det F1 0.847 -> 0.849, BoW F1 0.871 -> 0.872; the receipts
-0.915 / 0.906 -> 0.918 / 0.908 (12 of the 59 colons their labels hold and the pages lacked). See docs/benchmarks.md
-for the glyphs.
+All 61 dev pages in-process (``ppocr``), the colons: det F1 0.847 -> 0.849, BoW F1 0.871 -> 0.872 (12 of the 59
+colons the receipts' labels hold and the pages lacked); then the lone glyphs: 0.849 -> 0.851, 0.872 -> 0.873 (ten
+quantities and table digits on five receipts, each matching its label at IoU 0.69-0.93; no other page changed).
+About 5 ms a page to look.
 """
 
 from __future__ import annotations
