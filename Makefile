@@ -13,6 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 test: deps
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy src
 	$(VENV)/bin/pytest -q
 
 deps: system-deps venv labelstudio

@@ -67,7 +67,7 @@ def skew_angle(gray: np.ndarray) -> float:
         return float(np.square(profile, dtype=np.float64).sum())
 
     candidates = np.arange(-MAX_SKEW, MAX_SKEW + 0.01, 0.5)
-    profiles = np.array([sharpness(degrees, by_halves=True) for degrees in candidates])
+    profiles = np.array([sharpness(float(degrees), by_halves=True) for degrees in candidates])
     if profiles.max() < _ROWS_STAND_OUT * np.median(profiles):
         return 0.0
     coarse = candidates[profiles.argmax()]

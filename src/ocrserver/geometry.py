@@ -201,7 +201,7 @@ def rectify(image: np.ndarray, polygon: Polygon, pad_ratio: float = 0.15, min_pa
     crop = cv2.warpPerspective(
         image, to_crop, (crop_w, crop_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
-    return RectifiedCrop(image=crop, to_page=np.linalg.inv(to_crop), to_crop=to_crop)
+    return RectifiedCrop(image=crop, to_page=np.linalg.inv(to_crop.astype(np.float64)), to_crop=to_crop)
 
 
 def polygon_summary(polygon: Polygon) -> str:

@@ -99,7 +99,7 @@ class UrlGuard:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise FetchFailed(f"Cannot resolve the host {host!r}: {exc}. Check the URL.") from exc
-        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+        addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
         if (scheme, host, port) in self.trusted or host in self.hosts:
             return Target(url=url, host=host, address=str(addresses[0]))
         for address in addresses:

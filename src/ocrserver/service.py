@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -63,7 +64,7 @@ class OcrOptions:
         return replace(self, level="line") if fmt == "text" else self
 
     @staticmethod
-    def parse_regions(raw: list[object] | None) -> list[Polygon] | None:
+    def parse_regions(raw: Sequence[object] | None) -> list[Polygon] | None:
         if raw is None:
             return None
         return [parse_region(item, index) for index, item in enumerate(raw)]
@@ -149,7 +150,7 @@ class OcrService:
         job.timing_ms["decode"] = (time.perf_counter() - started) * 1000
         return self._read(images, options, job)
 
-    def _read(self, images: list[PageImage], options: OcrOptions, job: PreparedJob) -> OcrResult:
+    def _read(self, images: Sequence[PageImage], options: OcrOptions, job: PreparedJob) -> OcrResult:
         started = time.perf_counter()
         with self.pool.lease(job.engine) as engine:
             job.timing_ms["queue"] = (time.perf_counter() - started) * 1000

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -176,5 +176,5 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Read the environment once; keyword overrides (from CLI flags) win over it."""
-    values = {key: value for key, value in overrides.items() if value is not None}
+    values: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
     return Settings(**values)

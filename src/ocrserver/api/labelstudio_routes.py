@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def _backend(request: Request) -> LabelStudioBackend:
-    return request.app.state.labelstudio  # type: ignore[no-any-return]
+    return request.app.state.labelstudio
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -55,8 +55,8 @@ async def predict(request: Request) -> JSONResponse:
         raise InvalidRequest("'label_config' (the project's labeling config) is missing.")
     # parsing takes milliseconds, so it leaves the event loop; the interactive hot path finds it cached
     config = backend.cached_config(xml) or await run_in_threadpool(backend.config, xml)
-    params = body.get("params") if isinstance(body.get("params"), dict) else {}
-    context = params.get("context")
+    params = body.get("params")
+    context = params.get("context") if isinstance(params, dict) else None
     if context is not None and not isinstance(context, dict):
         raise InvalidRequest("params.context must be an object with a 'result' list.")
     async def one(task: object) -> dict[str, Any]:

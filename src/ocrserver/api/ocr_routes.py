@@ -50,7 +50,7 @@ _MULTIPART_SCHEMA = {
 
 
 def _service(request: Request) -> OcrService:
-    return request.app.state.service  # type: ignore[no-any-return]
+    return request.app.state.service
 
 
 def _options(model: OcrOptionsIn, defaults: OcrOptionsIn | None = None) -> OcrOptions:

@@ -37,16 +37,18 @@ class CascadeRecognizer:
         texts, scores = list(quick.txts or ()), list(quick.scores)
         words: list[Any] = list(quick.word_results) if request.return_word_box else [None] * len(images)
         unsure = [index for index, info in enumerate(quick.word_results) if _weakest(info) < self.recheck_below]
-        elapsed = quick.elapse
+        elapsed = quick.elapse or 0.0
         if unsure:
             strong = self.strong(TextRecInput(img=[images[i] for i in unsure], return_word_box=request.return_word_box))
-            elapsed += strong.elapse
+            elapsed += strong.elapse or 0.0
+            strong_texts = list(strong.txts or ())
             for position, index in enumerate(unsure):
-                texts[index], scores[index] = strong.txts[position], strong.scores[position]
+                texts[index], scores[index] = strong_texts[position], strong.scores[position]
                 words[index] = strong.word_results[position]
+        # rapidocr annotates txts as a tuple of one string and scores as a list; it makes both tuples of any length
         return TextRecOutput(
-            imgs=images, txts=tuple(texts), scores=tuple(scores), word_results=tuple(words), elapse=elapsed,
-            viser=quick.viser,
+            imgs=images, txts=tuple(texts), scores=tuple(scores),  # type: ignore[arg-type]
+            word_results=tuple(words), elapse=elapsed, viser=quick.viser,
         )
 
 

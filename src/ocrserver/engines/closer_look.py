@@ -43,8 +43,8 @@ def area_to_read_closer(text_boxes: Sequence[Polygon], width: int, height: int, 
     first_scale = scale_seen(width, height, working_side)
     if first_scale >= 1.0 / MIN_GAIN:
         return None
-    lines = [(box, _sides(box)) for box in text_boxes if len(box) >= 4]
-    lines = [(box, short) for box, (short, long) in lines if long >= LINE_SHAPE * short > 0]
+    sides = [(box, _sides(box)) for box in text_boxes if len(box) >= 4]
+    lines = [(box, short) for box, (short, long) in sides if long >= LINE_SHAPE * short > 0]
     if not lines:
         return None
     line_height = statistics.median(short for _, short in lines)

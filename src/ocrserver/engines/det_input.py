@@ -27,7 +27,7 @@ class DetectorInput(DetPreProcess):
     def resize(self, img: np.ndarray) -> np.ndarray | None:
         if self.limit_type == "min":
             self.limit_side_len = min(self.limit_side_len, max(MIN_SIDE, MAX_UPSCALE * min(img.shape[:2])))
-        return super().resize(img)  # type: ignore[no-any-return]
+        return super().resize(img)
 
     def __call__(self, img: np.ndarray) -> np.ndarray | None:
         resized = self.resize(img)

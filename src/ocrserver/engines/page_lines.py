@@ -65,7 +65,7 @@ class PageLineFinder:
     @property
     def orientation(self) -> PageOrientationVote:
         """The angle classifier, as the page orientation vote uses it."""
-        return self._page.text_cls  # type: ignore[no-any-return]
+        return self._page.text_cls
 
     def blocks(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
         """The page's blocks, its boxes on the image as sent, each line the detector found read by ``read_lines``."""

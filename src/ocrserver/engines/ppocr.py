@@ -100,7 +100,8 @@ class _Pipelines:
     def load(cls, params: dict[str, Any], place: Placement) -> _Pipelines:
         from rapidocr import RapidOCR
 
-        page, crop = _page_finder(params, place), RapidOCR(params=params)  # models are loaded once
+        page = _page_finder(params, place)  # models are loaded once
+        crop: Any = RapidOCR(params=params)  # Any: rapidocr declares its steps None, and they are swapped below
         # one detector session for both: they differ only in how they scale the image (read at each call)
         crop_detector = copy.copy(page.text_det)
         crop_detector.limit_type, crop_detector.limit_side_len = "max", CROP_DETECTOR_MAX_SIDE
@@ -148,7 +149,7 @@ def _page_finder(params: dict[str, Any], place: Placement) -> Any:
     and angle classifier loaded, but no recogniser: enough to find a page's lines (PageLineFinder)."""
     from rapidocr import RapidOCR
 
-    page = RapidOCR(params=params)
+    page: Any = RapidOCR(params=params)  # Any: rapidocr declares its steps None
     feed_detector(place(page._load_det_model()))
     # pages only (regions are read upright as drawn): one orientation for all lines of a page
     page.text_cls = PageOrientationVote(place(page._load_cls_model()))

@@ -19,6 +19,7 @@ import statistics
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -160,7 +161,7 @@ class TesseractEngine(Engine):
         self._orientation = (self._line_finder.orientation if self._line_finder is not None
                              else load_line_classifier(settings.resolved_ort_threads()))
 
-    def _api(self, languages: list[str]) -> object:
+    def _api(self, languages: list[str]) -> Any:  # tesserocr.PyTessBaseAPI (the wheel carries no types)
         key = "+".join(tesseract_code(lang) for lang in languages)
         api = self._apis.get(key)
         if api is None:
@@ -271,7 +272,7 @@ class TesseractEngine(Engine):
 
     def close(self) -> None:
         for api in self._apis.values():
-            api.End()  # type: ignore[attr-defined]
+            api.End()
         self._apis.clear()
 
 

@@ -187,7 +187,7 @@ class LabelStudioBackend:
         result = self.service.read_images([page_image], OcrOptions(level="line", regions=[polygon]))
         block = result.pages[0].blocks[0]
         text, score = block.text, round(block.confidence, 4) if block.lines else 0.0
-        region = {key: drawn[key] for key in ("id", "from_name", "to_name", "type") if key in drawn}
+        region: dict[str, Any] = {key: drawn[key] for key in ("id", "from_name", "to_name", "type") if key in drawn}
         value = dict(drawn.get("value") or {})
         label_control = self._control_named(config, region.get("from_name"))
         if label_control is not None and label_control.has_labels and not value.get(label_control.label_key):
@@ -197,7 +197,7 @@ class LabelStudioBackend:
         common = {"original_width": width, "original_height": height,
                   "image_rotation": drawn.get("image_rotation", 0), "score": score}
         geometry_value = {k: v for k, v in value.items() if not k.endswith("labels")}
-        items = [
+        items: list[dict[str, Any]] = [
             {**region, **common, "value": value},
             {"id": region.get("id"), "from_name": config.textarea.name, "to_name": config.image_name,
              "type": "textarea", **common, "value": {**geometry_value, "text": [text]}},
