@@ -184,7 +184,7 @@ def _lone_glyphs(parts: list[np.ndarray], gap: _Gap) -> list[Mark]:
     """The gap's glyphs standing alone (module docstring)."""
     height = gap.bottom - gap.top
     glyphs = _glyphs(parts, JOIN * height)
-    reach = gap.end - gap.start if gap.left is not None and gap.right is not None else REACH * height
+    reach = REACH * height  # beside a row's end: how far from its line a glyph may lie
     marks = []
     for index, (x0, y0, x1, y1) in enumerate(glyphs):
         if y0 == 0 or y1 == height:  # reaches the row's edge: another row's print
