@@ -139,3 +139,8 @@ def render_prose(width: int, height: int, *, size: int = 16, seed: int = 0) -> R
         boxes.append(draw.textbbox((margin, y), text, font=face))
         lines.append(text)
     return Rendered(image=image, boxes=boxes, lines=lines)
+
+
+def server_timings(header: str) -> dict[str, float]:
+    """A ``Server-Timing`` header's entries: ``app;dur=1.5, recv;dur=0.1`` -> {"app": 1.5, "recv": 0.1}"""
+    return {name: float(duration) for name, _, duration in (entry.strip().partition(";dur=") for entry in header.split(","))}

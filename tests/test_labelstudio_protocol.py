@@ -18,7 +18,7 @@ from ocrserver.api.app import create_app
 from ocrserver.labelstudio.backend import PageCache
 from ocrserver.settings import load_settings
 from tests.conftest import REPO, SHARED
-from tests.helpers import encode, render_lines, render_rotated_line
+from tests.helpers import encode, render_lines, render_rotated_line, server_timings
 
 CAPTURES = SHARED / "reference" / "captures"
 LINES = ["Invoice 4711 paid in full", "Total amount 42.50 EUR"]
@@ -221,11 +221,6 @@ def test_each_answer_says_how_long_the_server_took_in_server_timing(client: Test
     assert list(timings) == ["app", "recv"]
     assert 0 < timings["app"] <= elapsed_ms and 0 <= timings["recv"] <= elapsed_ms - timings["app"]
     assert client.get("/health").headers["server-timing"].startswith("app;dur=")
-
-
-def server_timings(header: str) -> dict[str, float]:
-    """``app;dur=1.5, recv;dur=0.1`` -> {"app": 1.5, "recv": 0.1}"""
-    return {name: float(duration) for name, _, duration in (entry.strip().partition(";dur=") for entry in header.split(","))}
 
 
 def test_basic_auth_guards_everything_but_health(page) -> None:
