@@ -138,9 +138,12 @@ def _region_pipeline_around(crop: Any, params: dict[str, Any], recognizer: Any) 
 
 
 def _recognizer(pipeline: Any, place: Placement) -> Any:
-    """The new pipeline's recogniser, loaded, writing the spaces it sees but would drop (``ctc_spaces``)."""
+    """The new pipeline's recogniser, loaded, writing the spaces it sees but would drop (``ctc_spaces``), its
+    session showing the decoder each batch's print."""
     recognizer = place(pipeline._load_rec_model())
-    recognizer.postprocess_op = SpaceRecoveringDecoder(recognizer.postprocess_op)
+    decoder = SpaceRecoveringDecoder(recognizer.postprocess_op)
+    recognizer.session = decoder.showing(recognizer.session)
+    recognizer.postprocess_op = decoder
     return recognizer
 
 
