@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -138,7 +139,7 @@ class SpaceRecoveringDecoder:
         probability = np.take_along_axis(preds, best[..., np.newaxis], axis=2)[..., 0]
         prints = self._prints(preds, kwargs.get("wh_ratio_list"))
         for line, steps in enumerate(preds):
-            for step in recovered_space_steps(steps, best[line], self.spacing, prints[line]):
+            for step in recovered_space_steps(steps, best[line], self.spacing, prints[line] if prints else None):
                 best[line, step] = self.spacing.space
                 if steps[step, self.spacing.space] >= SPACE_AT_LEAST:  # the model's space: its own, lower confidence
                     probability[line, step] = steps[step, self.spacing.space]
@@ -150,15 +151,16 @@ class SpaceRecoveringDecoder:
             kwargs.get("wh_ratio_list", (1.0,)), kwargs.get("max_wh_ratio", 1.0), remove_duplicate=True,
         )
 
-    def _prints(self, preds: np.ndarray, width_ratios: Sequence[float] | None) -> list[LinePrint | None]:
-        """Each line's print, from the batch the session last ran when that batch gave ``preds``; Nones otherwise."""
+    def _prints(self, preds: np.ndarray, width_ratios: Sequence[float] | None) -> list[Callable[[], LinePrint | None]]:
+        """How to look at each line's print, from the batch the session last ran, when that batch gave ``preds``;
+        none otherwise. Looking is left until a faint space asks for it (a few lines of a page: 0.3 ms a line)."""
         batch = getattr(self._seen, "batch", None)
         self._seen.batch = None
         if batch is None or width_ratios is None or len(batch) != len(preds) or len(width_ratios) != len(preds):
-            return [None] * len(preds)
+            return []
         height, padded = batch.shape[2], batch.shape[3]
         # rapidocr resizes each line to the input's height, its width rounded up (resize_norm_img)
-        return [line_print(line, min(padded, int(np.ceil(height * ratio))), preds.shape[1])
+        return [partial(line_print, line, min(padded, int(np.ceil(height * ratio))), preds.shape[1])
                 for line, ratio in zip(batch, width_ratios, strict=True)]
 
 
@@ -178,17 +180,15 @@ class _ShowingSession:
 
 
 def recovered_space_steps(steps: np.ndarray, best: np.ndarray, spacing: Spacing,
-                          print_: LinePrint | None = None) -> Sequence[int]:
+                          look_at_print: Callable[[], LinePrint | None] | None = None) -> list[int]:
     """The time steps of one line (``steps``: time steps × alphabet, probabilities; ``best``: the most probable
-    entry at each) where a space the model saw but did not write belongs (module docstring); with the line's
-    ``print_``, also where the model saw it less but the print shows it."""
+    entry at each) where a space the model saw but did not write belongs (module docstring); ``look_at_print``
+    gives the line's print, for where the model saw a space only faintly."""
     emitted = np.flatnonzero((best != BLANK) & np.r_[True, best[1:] != best[:-1]])
     if len(emitted) < 3:
         return []
     pitch = float(np.median(np.diff(emitted)))
-    gaps = print_.widest_gaps(emitted) if print_ is not None else np.zeros(len(emitted) - 1)
-    usual_gap = float(np.median(gaps))
-    found = []
+    found, faint = [], []
     for index, (before, after) in enumerate(zip(emitted[:-1], emitted[1:], strict=False)):
         if after - before < max(2.0, WIDER_THAN_PITCH * pitch):
             continue
@@ -199,14 +199,17 @@ def recovered_space_steps(steps: np.ndarray, best: np.ndarray, spacing: Spacing,
         if len(gap) == 0:
             continue
         step = int(gap[steps[gap, spacing.space].argmax()])
-        seen = steps[step, spacing.space]
-        if seen >= SPACE_AT_LEAST:
+        if steps[step, spacing.space] >= SPACE_AT_LEAST:
             found.append(step)
-        elif print_ is not None and seen >= INK_SPACE_AT_LEAST:
+        elif steps[step, spacing.space] >= INK_SPACE_AT_LEAST:
             between_digits = spacing.digit[best[before]] and spacing.digit[best[after]]
-            if (gaps[index] >= max(INK_GAP_HEIGHTS * print_.height, INK_GAP_OVER_USUAL * usual_gap, 1)
-                    and (after - before >= DIGITS_APART * pitch or not between_digits)):
-                found.append(step)
+            if after - before >= DIGITS_APART * pitch or not between_digits:
+                faint.append((index, step))
+    print_ = look_at_print() if faint and look_at_print is not None else None
+    if print_ is not None:
+        gaps = print_.widest_gaps(emitted)
+        wide = max(INK_GAP_HEIGHTS * print_.height, INK_GAP_OVER_USUAL * float(np.median(gaps)), 1)
+        found += [step for index, step in faint if gaps[index] >= wide]
     return found
 
 
