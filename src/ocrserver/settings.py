@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         description="in regions, ppocr reads lines with PP-OCRv6 tiny (for the languages tiny has) and re-reads with small "
         "those whose least certain character is below this; 1 = small only (slowest), 0 = tiny only",
     )
+    word_lists: bool = Field(
+        True, validation_alias="OCR_WORD_LISTS",
+        description="ppocr engines: where the recogniser was unsure of a letter or two of a word that is not a word of the "
+        "request's languages, write the word its own second choices spell (English, German, French, Spanish, Italian, "
+        "Portuguese, Dutch, Latvian, Basque); false = exactly as the model read it",
+    )
     preload_engines: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         validation_alias="OCR_PRELOAD",

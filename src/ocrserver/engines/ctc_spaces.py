@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ocrserver.engines.ctc_punctuation import BLANK, LatinPunctuation
+from ocrserver.engines.ctc_words import ReadingWords, WordChoice
 from ocrserver.ink import ink
 from ocrserver.result import Word, spanning
 
@@ -114,15 +115,18 @@ class Spacing:
 
 class SpaceRecoveringDecoder:
     """A drop-in for rapidocr's CTCLabelDecode: writes the spaces the model saw (module docstring) into the
-    recogniser's output, and the Latin form of punctuation it wrote full-width among Latin letters
-    (ctc_punctuation.py), then decodes as rapidocr does. ``decoder.character`` must hold the space. The print is
+    recogniser's output, the Latin form of punctuation it wrote full-width among Latin letters
+    (ctc_punctuation.py) and, reading with a word list (``words``), the words its second choices spell where it misread
+    one (ctc_words.py), then decodes as rapidocr does. ``decoder.character`` must hold the space. The print is
     looked at when the recogniser's session is ``showing`` its input to the decoder."""
 
-    def __init__(self, decoder: Any) -> None:
+    def __init__(self, decoder: Any, words: ReadingWords | None = None) -> None:
         self.decoder = decoder
         alphabet: list[str] = decoder.character
         self.spacing = Spacing(alphabet)
         self.punctuation = LatinPunctuation(alphabet)
+        self.words = words
+        self.word_choice = WordChoice(alphabet, self.spacing.spaceable)
         self._seen = threading.local()  # the batch the session last ran on this thread
 
     def showing(self, session: Any) -> Any:
@@ -138,6 +142,7 @@ class SpaceRecoveringDecoder:
         best = preds.argmax(axis=2)
         probability = np.take_along_axis(preds, best[..., np.newaxis], axis=2)[..., 0]
         prints = self._prints(preds, kwargs.get("wh_ratio_list"))
+        word_list = self.words.current() if self.words is not None else None
         for line, steps in enumerate(preds):
             for step in recovered_space_steps(steps, best[line], self.spacing, prints[line] if prints else None):
                 best[line, step] = self.spacing.space
@@ -146,6 +151,8 @@ class SpaceRecoveringDecoder:
                 # the print's space keeps the model's confidence that no character stands there: a line's score
                 # would drop by a tenth for each such space (a ten-character line), below what keeps a page's line
             self.punctuation.fold(best[line])
+            if word_list is not None:
+                self.word_choice.choose(steps, best[line], probability[line], word_list)
         return self.decoder.decode(
             best, probability, return_word_box,
             kwargs.get("wh_ratio_list", (1.0,)), kwargs.get("max_wh_ratio", 1.0), remove_duplicate=True,

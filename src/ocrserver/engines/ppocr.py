@@ -32,6 +32,7 @@ from ocrserver.engines.base import Engine, EngineInfo, installed_version
 from ocrserver.engines.bf16 import Precision, cpu_flags, move_to_openvino, resolve_precision
 from ocrserver.engines.cascade import CascadeRecognizer
 from ocrserver.engines.ctc_spaces import SpaceRecoveringDecoder, join_word_pieces
+from ocrserver.engines.ctc_words import ReadingWords, load_word_lists
 from ocrserver.engines.det_input import feed_detector
 from ocrserver.engines.orientation import PageOrientationVote, turned_upside_down
 from ocrserver.engines.page_lines import PageLineFinder
@@ -97,7 +98,7 @@ class _Pipelines:
     lines: Any
 
     @classmethod
-    def load(cls, params: dict[str, Any], place: Placement) -> _Pipelines:
+    def load(cls, params: dict[str, Any], place: Placement, words: ReadingWords) -> _Pipelines:
         from rapidocr import RapidOCR
 
         page = _page_finder(params, place)  # models are loaded once
@@ -107,7 +108,7 @@ class _Pipelines:
         crop_detector.limit_type, crop_detector.limit_side_len = "max", CROP_DETECTOR_MAX_SIDE
         crop.text_det = feed_detector(crop_detector)
         crop.text_cls = page.text_cls
-        crop.text_rec = _recognizer(page, place)
+        crop.text_rec = _recognizer(page, place, words)
         # the same session again, in small batches only as wide as their widest line
         page.text_rec = copy.copy(crop.text_rec)
         page.text_rec.rec_image_shape = PAGE_RECOGNIZER_INPUT
@@ -137,11 +138,11 @@ def _region_pipeline_around(crop: Any, params: dict[str, Any], recognizer: Any) 
     return pipeline
 
 
-def _recognizer(pipeline: Any, place: Placement) -> Any:
+def _recognizer(pipeline: Any, place: Placement, words: ReadingWords) -> Any:
     """The new pipeline's recogniser, loaded, writing the spaces it sees but would drop (``ctc_spaces``), its
-    session showing the decoder each batch's print."""
+    session showing the decoder each batch's print, reading with the word list ``words`` gives (``ctc_words``)."""
     recognizer = place(pipeline._load_rec_model())
-    decoder = SpaceRecoveringDecoder(recognizer.postprocess_op)
+    decoder = SpaceRecoveringDecoder(recognizer.postprocess_op, words)
     recognizer.session = decoder.showing(recognizer.session)
     recognizer.postprocess_op = decoder
     return recognizer
@@ -265,14 +266,15 @@ class PPOCREngine(Engine):
 
     def __init__(self, settings: Settings) -> None:
         params, place = _engine_params(settings), _placement(settings, self._job_is_alone)
-        self._strong = _Pipelines.load(params, place)
+        self._words = _reading_words(settings)
+        self._strong = _Pipelines.load(params, place, self._words)
         self._line_finder = PageLineFinder(self._strong.page)
         self._quick_crop = self._strong.crop
         tiny = _cascade_models(settings)
         if tiny is not None:
             from rapidocr import RapidOCR
 
-            tiny_recognizer = _recognizer(RapidOCR(params={**params, **_tiny_recognizer_params(tiny)}), place)
+            tiny_recognizer = _recognizer(RapidOCR(params={**params, **_tiny_recognizer_params(tiny)}), place, self._words)
             cascade = CascadeRecognizer(tiny_recognizer, self._strong.crop.text_rec, settings.ppocr_recheck_below)
             self._quick_crop = self._strong.crop_with_recognizer(params, cascade)
             self._quick_languages = frozenset(TINY_LANGUAGES)
@@ -293,11 +295,13 @@ class PPOCREngine(Engine):
     def read_page(self, image: Image.Image, languages: list[str]) -> list[Block]:
         """The page's blocks, its boxes on the image as sent: its lines as PageLineFinder finds them, each read by
         this engine's page recogniser."""
-        return self._line_finder.blocks(image, partial(_recognised, self._strong.page))
+        with self._words.reading(languages):
+            return self._line_finder.blocks(image, partial(_recognised, self._strong.page))
 
     def read_page_lines(self, image: Image.Image, languages: list[str]) -> list[Block]:
         """``read_page`` without working out word boxes (each line's words share its box by their characters)."""
-        return self._line_finder.blocks(image, partial(_recognised, self._strong.page_lines))
+        with self._words.reading(languages):
+            return self._line_finder.blocks(image, partial(_recognised, self._strong.page_lines))
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """The region's lines; a region drawn loosely is read around its text's rows (``loose_text_rows``).
@@ -308,10 +312,11 @@ class PPOCREngine(Engine):
         without the paper: 0.051, 0.069). Tesseract reads such crops as well as tight ones, so it is left as it is.
         """
         rows = loose_text_rows(np.asarray(crop))
-        if rows is None:
-            return self._read_crop(crop, languages)
-        top, bottom = rows
-        lines = self._read_crop(crop.crop((0, top, crop.width, bottom)), languages)
+        with self._words.reading(languages):
+            if rows is None:
+                return self._read_crop(crop, languages)
+            top, bottom = rows
+            lines = self._read_crop(crop.crop((0, top, crop.width, bottom)), languages)
         return lines_with_polygons_mapped(lines, partial(shifted, dx=0, dy=top))
 
     def _read_crop(self, crop: Image.Image, languages: list[str]) -> list[Line]:
@@ -365,10 +370,19 @@ class PPOCRTinyEngine(PPOCREngine):
     def __init__(self, settings: Settings) -> None:
         tiny = _installed_tiny_models()
         params = {**_engine_params(settings), **_tiny_recognizer_params(tiny), **_tiny_detector_params(tiny)}
-        self._strong = _Pipelines.load(params, _placement(settings, self._job_is_alone))
+        self._words = _reading_words(settings)
+        self._strong = _Pipelines.load(params, _placement(settings, self._job_is_alone), self._words)
         self._line_finder = PageLineFinder(self._strong.page)
         self._quick_crop = self._strong.crop
         _warm_up(self._quick_crop)
+
+
+def _reading_words(settings: Settings) -> ReadingWords:
+    """Where an engine's recognisers find the word list of the job they read (ctc_words.py), the default languages'
+    lists loaded now."""
+    if settings.word_lists:
+        load_word_lists(settings.languages)
+    return ReadingWords(settings.word_lists)
 
 
 def _recognised(pipeline: Any, detection: Detection, classified: Classified | None) -> list[Line]:
