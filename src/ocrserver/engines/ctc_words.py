@@ -142,16 +142,18 @@ class WordChoice:
         """Each word spelled by changing at most ``MOST_CHANGED`` of ``read``'s characters to their ``options`` (index
         in the word, and its other choices: alphabet entry, share of the first choice), cased as words are and at
         least ``OTHER_CHOICE_AT_LEAST`` as likely as read: the word, how likely, and its changes (index, entry)."""
+        as_read = "".join(read)
         for count in range(1, MOST_CHANGED + 1):
             for changed in itertools.combinations(options, count):
                 for choice in itertools.product(*(others for _, others in changed)):
+                    changes = [(index, entry) for (index, _), (entry, _) in zip(changed, choice, strict=True)]
                     spelled = list(read)
-                    for (index, _), (entry, _) in zip(changed, choice, strict=True):
+                    for index, entry in changes:
                         spelled[index] = self.alphabet[entry]
                     likelihood = float(np.prod([share for _, share in choice]))
                     text = "".join(spelled)
-                    if likelihood >= OTHER_CHOICE_AT_LEAST and _plainly_cased(text, "".join(read)):
-                        yield text, likelihood, [(index, entry) for (index, _), (entry, _) in zip(changed, choice, strict=True)]
+                    if likelihood >= OTHER_CHOICE_AT_LEAST and _plainly_cased(text, as_read):
+                        yield text, likelihood, changes
 
     def _other_choices(self, steps: np.ndarray, best: np.ndarray, probability: np.ndarray,
                        start: int, end: int) -> list[tuple[int, float]]:
