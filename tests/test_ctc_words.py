@@ -52,6 +52,9 @@ def test_a_misread_letter_is_read_as_the_word_the_models_second_choice_spells() 
     assert _read(_output("FEDRRAL", {3: (0.5, "E", 0.4)}), ["en"])[0] == "FEDERAL"
     assert _read(_output("TOIAL", {2: (0.7, "T", 0.2), 4: (0.6, "I", 0.3)}), ["en"])[0] == "TOTAL"
     assert _read(_output("Rechnumg", {6: (0.6, "n", 0.3)}), ["de"])[0] == "Rechnung"
+    # a digit among more letters is a misread letter too
+    assert _read(_output("T0TAL", {1: (0.7, "O", 0.25)}), ["en"])[0] == "TOTAL"
+    assert _read(_output("8OOK", {0: (0.6, "B", 0.3)}), ["en"])[0] == "BOOK"
 
 
 @pytest.mark.parametrize(
@@ -63,6 +66,7 @@ def test_a_misread_letter_is_read_as_the_word_the_models_second_choice_spells() 
         ("tbe", {1: (0.6, "h", 0.3)}, "three letters: mostly abbreviations and codes"),
         ("prlnts", {2: (0.6, "I", 0.3)}, "prInts is no way to case a word"),
         ("zqxv", {1: (0.6, "a", 0.3)}, "no word is spelled"),
+        ("80OK", {0: (0.6, "B", 0.3), 1: (0.6, "O", 0.3)}, "as many digits as letters: a code, not a word"),
     ],
 )
 def test_a_word_stays_as_read_unless_the_model_and_the_word_list_agree(read: str, unsure: dict, why: str) -> None:

@@ -15,12 +15,14 @@ The word lists are pyspellchecker's (word frequencies from OpenSubtitles, MIT li
 German, French, Spanish, Italian, Portuguese, Dutch, Latvian, Basque. A page in any other language written with
 spaces (Polish, Czech, Turkish...) is read as the model reads it. Chinese and Japanese characters are never changed.
 
-All dev pages in-process, BoW F1: ``ppocr`` 0.8735 -> 0.8768 (23 words found, 1 lost), ``ppocr-tiny`` 0.8308 ->
-0.8404 (69 found, 4 lost); all 2714 dev boxes, WER: 0.1640 -> 0.1601, 0.2076 -> 0.1993. The words lost are names the
-model was unsure of that its second choices spell as a commoner word (``SHAH ALAM`` -> ``SHAH ALAN``, ``CHUAN`` ->
-``CHURN``). Three-letter words, mostly abbreviations and codes (``BHD`` -> ``BID``, ``TEO`` -> ``TED`` otherwise), and
-words written at least ``WORD_PER_MILLION`` (``THAI`` -> ``THAT`` otherwise) are left alone. Clean rendered lines
-(``benchmarks/rendered_spaces.py``) read the same.
+A word's digits count as misread letters when it holds more letters than digits (``T0TAL``, ``Apri1``, ``8rock``).
+
+All dev pages in-process, BoW F1: ``ppocr`` 0.8735 -> 0.8772, ``ppocr-tiny`` 0.8308 -> 0.8421; all 2714 dev boxes,
+WER: 0.1640 -> 0.1596, 0.2076 -> 0.1975 (letters alone, no digits: 0.8768 / 0.8404, 0.1601 / 0.1993). The words lost
+are names the model was unsure of that its second choices spell as a commoner word (``SHAH ALAM`` -> ``SHAH ALAN``,
+``CHUAN`` -> ``CHURN``). Three-letter words, mostly abbreviations and codes (``BHD`` -> ``BID``, ``TEO`` -> ``TED``
+otherwise), and words written at least ``WORD_PER_MILLION`` (``THAI`` -> ``THAT`` otherwise) are left alone. Clean
+rendered lines (``benchmarks/rendered_spaces.py``) read the same.
 """
 
 from __future__ import annotations
@@ -106,17 +108,20 @@ class ReadingWords:
 
 class WordChoice:
     """The module's rule on a CTC recogniser's greedy path, for one recogniser's alphabet, whose entries that may stand
-    next to a space are ``spaceable`` (ctc_spaces.Spacing): its letters among those are the ones changed."""
+    next to a space are ``spaceable`` (ctc_spaces.Spacing): its letters among those are what words are spelled with.
+    A digit among more letters is a letter misread too (``T0TAL``, ``Apri1``, ``8rock``)."""
 
     def __init__(self, alphabet: Sequence[str], spaceable: np.ndarray) -> None:
         self.alphabet = list(alphabet)
         self.letter = spaceable & np.array([c.isalpha() for c in alphabet], dtype=bool)
+        self.digit = np.array([c in "0123456789" for c in alphabet], dtype=bool)
 
     def choose(self, steps: np.ndarray, best: np.ndarray, probability: np.ndarray, words: WordList) -> None:
         """Write, in place, on one line's greedy path (``best``, and ``probability`` its probability at each step;
         ``steps``: time steps x alphabet), the words its unsure letters' other choices spell (module docstring)."""
-        for word in _words(_runs(best), self.letter[best]):
-            if len(word) >= MIN_LETTERS:
+        for word in _words(_runs(best), self.letter[best] | self.digit[best]):
+            digits = sum(bool(self.digit[best[start]]) for start, _ in word)
+            if len(word) >= MIN_LETTERS and digits < len(word) - digits:
                 self._choose_word(steps, best, probability, word, words)
 
     def _choose_word(self, steps: np.ndarray, best: np.ndarray, probability: np.ndarray,
@@ -181,11 +186,12 @@ def _runs(best: np.ndarray) -> list[tuple[int, int]]:
     return [(int(start), int(end)) for start, end in itertools.pairwise(changes) if best[start] != BLANK]
 
 
-def _words(runs: list[tuple[int, int]], is_letter: np.ndarray) -> list[list[tuple[int, int]]]:
-    """The runs grouped into words: consecutive letters, parted by anything else (a space, a digit, a mark)."""
+def _words(runs: list[tuple[int, int]], in_words: np.ndarray) -> list[list[tuple[int, int]]]:
+    """The runs grouped into words: consecutive runs ``in_words`` (letters, digits), parted by anything else (a space,
+    a mark)."""
     words: list[list[tuple[int, int]]] = [[]]
     for run in runs:
-        if is_letter[run[0]]:
+        if in_words[run[0]]:
             words[-1].append(run)
         elif words[-1]:
             words.append([])
