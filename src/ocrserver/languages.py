@@ -32,6 +32,8 @@ ALIASES: dict[str, str] = {
     "rs_latin": "sr", "ku": "ku", "oc": "oc", "qu": "qu", "rm": "rm", "mi": "mi", "lb": "lb",
 }
 _FROM_TESSERACT = {code: canonical for canonical, code in TESSERACT_CODES.items()}
+# Chinese, Japanese and Korean: written in characters without spaces between words (canonical codes)
+CJK_LANGUAGES = frozenset({"zh", "zh-Hant", "ja", "ko"})
 
 
 def normalize_language(code: str) -> str:

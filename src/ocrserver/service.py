@@ -17,7 +17,7 @@ from ocrserver.engines.base import Engine
 from ocrserver.errors import EngineFailed, InvalidRequest, OcrServerError
 from ocrserver.geometry import parse_region, rectify, turned_back
 from ocrserver.imaging import decode_pages
-from ocrserver.languages import parse_languages
+from ocrserver.languages import CJK_LANGUAGES, parse_languages
 from ocrserver.layout import count_text_lines
 from ocrserver.memory import HeapTrimmer
 from ocrserver.pool import EnginePool
@@ -44,7 +44,6 @@ PROFILES = ("accurate", "fast")
 # The fast profile's engines, first that has all the languages wins; Tesseract's Debian models read CJK far
 # worse than PP-OCR (dev-set zh box CER 0.50 vs 0.02), so it is never chosen for them.
 FAST_ENGINES = ("ppocr-tiny", "tesseract")
-CJK_LANGUAGES = {"zh", "zh-Hant", "ja", "ko"}
 
 
 @dataclass

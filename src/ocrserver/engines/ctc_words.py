@@ -38,6 +38,7 @@ import numpy as np
 from spellchecker import SpellChecker
 
 from ocrserver.engines.ctc_punctuation import BLANK
+from ocrserver.languages import CJK_LANGUAGES
 
 MIN_LETTERS = 4
 UNSURE = 0.95
@@ -48,8 +49,6 @@ WORD_PER_MILLION = 0.1  # a word of the list written less often is taken for a m
 COMMONER = 100.0
 # languages with a word list in pyspellchecker that PP-OCR reads (its Cyrillic, Arabic and Persian lists are not)
 WORD_LIST_LANGUAGES = frozenset({"de", "en", "es", "eu", "fr", "it", "lv", "nl", "pt"})
-# written without spaces between words: their characters are never changed, and they need no list
-WITHOUT_SPACES = frozenset({"zh", "zh-Hant", "ja", "ko"})
 
 
 @cache
@@ -78,7 +77,7 @@ class WordList:
 
 def word_list_for(languages: Sequence[str]) -> WordList | None:
     """The word list of ``languages`` (canonical codes), or None when one of them written with spaces has none."""
-    spaced = [language for language in languages if language not in WITHOUT_SPACES]
+    spaced = [language for language in languages if language not in CJK_LANGUAGES]  # CJK: no list needed
     if not spaced or any(language not in WORD_LIST_LANGUAGES for language in spaced):
         return None
     return WordList(tuple(_word_list(language) for language in dict.fromkeys(spaced)))
