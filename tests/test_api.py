@@ -636,6 +636,8 @@ def _png_header_only(width: int, height: int) -> bytes:
         ({"json": {"image_base64": "aGVsbG8=", "level": "pixel"}}, 422, "level"),
         ({"json": {"image_base64": "aGVsbG8=", "regions": [[1, 2, 3]]}}, 422, "4 numbers"),
         ({"json": {"image_base64": "aGVsbG8=", "regions": [[5, 5, 5, 9]]}}, 422, "no area"),
+        ({"content": b'{"image_base64": "aGVsbG8=", "regions": [[0, 0, Infinity, 9]]}',
+          "headers": {"content-type": "application/json"}}, 422, "finite numbers"),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "not valid JSON"),
         ({"content": b"", "headers": {"content-type": "application/json"}}, 422, "empty"),
         ({"content": b"abc", "headers": {"content-type": "text/plain"}}, 422, "Content-Type"),
@@ -673,6 +675,10 @@ def test_a_region_far_larger_than_the_image_is_refused_at_once(client: TestClien
     """Cut out whole, it would have been a 52,000 px square: 7.8 GB of blank padding and half a minute."""
     response = post_json(client, image_base64=b64(two_lines[0]), regions=[[-20000, -20000, 20000, 20000]])
     assert response.status_code == 422 and "far larger than the" in response.json()["detail"]
+    # to the largest float: once NaN inside OpenCV's 32-bit arithmetic, reported as the engine failing
+    for region in ([0, 0, 1e308, 1e308], [[0, 0], [1e308, 0], [1e308, 50], [0, 50]]):
+        response = post_json(client, image_base64=b64(two_lines[0]), regions=[region])
+        assert response.status_code == 422 and "within 1,000,000,000 px" in response.json()["detail"]
     # a box drawn a little past the image's edges is read as usual
     width, height = Image.open(io.BytesIO(two_lines[0])).size
     loose = post_json(client, image_base64=b64(two_lines[0]), regions=[[-20, -20, width + 20, height + 20]])

@@ -183,7 +183,8 @@ def test_odd_tasks_and_contexts_never_fail_the_request(client: TestClient, page)
     interactive = copy.deepcopy(capture("predict_interactive_ui_clean")["json"])
     interactive["tasks"][0]["data"] = {"ocr": page["url"]}
     for value in ({"x": 10, "y": 10, "width": 0, "height": 5, "rotation": 0}, {"x": 500, "y": 500, "width": 5, "height": 5},
-                  {"x": "a", "y": 1, "width": 1, "height": 1}):
+                  {"x": "a", "y": 1, "width": 1, "height": 1}, {"x": "NaN", "y": 1, "width": 1, "height": 1},
+                  {"x": 0, "y": 0, "width": 1e300, "height": 1e300}):
         interactive["params"]["context"]["result"][-1]["value"] = value
         response = client.post("/predict", json=interactive)
         assert response.status_code == 200 and response.json()["results"][0]["result"] == []

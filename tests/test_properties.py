@@ -43,6 +43,31 @@ def test_parse_region_accepts_or_refuses_clearly(value: object) -> None:
         assert len(polygon) >= 3 and all(len(p) == 2 for p in polygon)
 
 
+any_number = st.floats()  # NaN, the infinities (JSON's ``Infinity``) and the largest floats (``1e308``) too
+
+
+@given(st.one_of(st.lists(any_number, min_size=4, max_size=4), st.lists(st.tuples(any_number, any_number), min_size=3, max_size=5)))
+def test_regions_of_any_numbers_are_cut_or_refused_clearly(value: list) -> None:
+    page = np.zeros((300, 400, 3), dtype=np.uint8)
+    try:
+        crop = rectify(page, parse_region(value))
+    except InvalidRegion as exc:
+        assert exc.message
+    else:
+        assert crop.image.ndim == 3 and crop.image.shape[0] >= 1 and crop.image.shape[1] >= 1
+
+
+@given(st.lists(st.tuples(any_number, any_number), min_size=3, max_size=5))
+def test_polygons_of_any_numbers_are_cut_or_refused_clearly(points: list[tuple[float, float]]) -> None:
+    """As Label Studio's drawn regions reach ``rectify``: scaled from percentages, not parsed first."""
+    try:
+        crop = rectify(np.zeros((300, 400, 3), dtype=np.uint8), points)
+    except InvalidRegion as exc:
+        assert exc.message
+    else:
+        assert crop.image.ndim == 3 and crop.image.shape[0] >= 1 and crop.image.shape[1] >= 1
+
+
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(coordinate, coordinate), min_size=3, max_size=7))
 def test_rectify_returns_a_crop_or_a_region_error(points: list[tuple[float, float]]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -11,6 +11,22 @@ import numpy as np
 
 from ocrserver.errors import InvalidRegion
 from ocrserver.result import Polygon, rect_polygon
+
+# a region reaching further than this from the image's corner cannot be read: a pixel or more across, it is far larger
+# than any image the server decodes (OCR_MAX_IMAGE_PIXELS), under a pixel it is nothing. Refused before any arithmetic,
+# so that its corners stay within what OpenCV's 32-bit floats hold (a rectangle to 1e308 became NaN and a crash).
+FARTHEST_COORDINATE = 1e9
+
+
+def unusable_coordinates(coordinates: Iterable[float]) -> str | None:
+    """Why these coordinates cannot place a region on an image (not finite numbers, or further than
+    ``FARTHEST_COORDINATE`` from its corner), or None when they can."""
+    values = np.fromiter(coordinates, dtype=np.float64)
+    if not np.isfinite(values).all():
+        return "coordinates must be finite numbers"
+    if np.abs(values).max(initial=0.0) > FARTHEST_COORDINATE:
+        return f"coordinates must lie within {FARTHEST_COORDINATE:,.0f} px of the image: draw it around the text"
+    return None
 
 
 def parse_region(value: object, index: int = 0) -> Polygon:
@@ -22,6 +38,8 @@ def parse_region(value: object, index: int = 0) -> Polygon:
         if len(value) != 4:
             raise InvalidRegion(f"{where}: a rectangle needs exactly 4 numbers [x0, y0, x1, y1], got {len(value)}.")
         x0, y0, x1, y1 = (float(v) for v in value)
+        if problem := unusable_coordinates((x0, y0, x1, y1)):
+            raise InvalidRegion(f"{where}: {problem}.")
         if x1 <= x0 or y1 <= y0:
             raise InvalidRegion(f"{where}: rectangle {list(value)} has no area; x1 must exceed x0 and y1 exceed y0.")
         return rect_polygon(x0, y0, x1, y1)
@@ -36,8 +54,8 @@ def parse_region(value: object, index: int = 0) -> Polygon:
         points.append((float(point[0]), float(point[1])))
     if len(points) < 3:
         raise InvalidRegion(f"{where}: a polygon needs at least 3 points, got {len(points)}.")
-    if not all(math.isfinite(c) for p in points for c in p):
-        raise InvalidRegion(f"{where}: coordinates must be finite numbers.")
+    if problem := unusable_coordinates(c for point in points for c in point):
+        raise InvalidRegion(f"{where}: {problem}.")
     if abs(cv2.contourArea(np.array(points, dtype=np.float32))) < 1.0:
         raise InvalidRegion(f"{where}: polygon has no area.")
     return points
@@ -175,10 +193,12 @@ def rectify(image: np.ndarray, polygon: Polygon, pad_ratio: float = 0.15, min_pa
     """Cut ``polygon`` out of ``image`` (H x W x C) as an upright crop, padded by ``pad_ratio`` of its height
     (at least ``min_pad`` pixels).
 
-    Raises InvalidRegion when the region lies outside the image, is smaller than a pixel, or is far larger than
-    the image (``REGION_TO_IMAGE_LIMIT``).
+    Raises InvalidRegion when its coordinates are unusable (``unusable_coordinates``), or it lies outside the image,
+    is smaller than a pixel, or is far larger than the image (``REGION_TO_IMAGE_LIMIT``).
     """
     height, width = image.shape[:2]
+    if problem := unusable_coordinates(c for point in polygon for c in point):
+        raise InvalidRegion(f"Region {polygon_summary(polygon)}: {problem}.")
     quad = reading_quad(polygon).astype(np.float64)
     xs, ys = quad[:, 0], quad[:, 1]
     if xs.max() <= 0 or ys.max() <= 0 or xs.min() >= width or ys.min() >= height:

@@ -268,7 +268,9 @@ def _drawn_polygon(item: dict[str, Any], width: float, height: float) -> Polygon
         rotation = float(value.get("rotation") or 0.0)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidRegion(f"The drawn region's value is incomplete or not numeric: {exc}") from exc
-    if w <= 0 or h <= 0 or not all(math.isfinite(v) for v in (x, y, w, h, rotation)):
+    if not all(math.isfinite(v) for v in (x, y, w, h, rotation)):
+        raise InvalidRegion("The drawn region's x, y, width, height and rotation must be finite numbers.")
+    if w <= 0 or h <= 0:
         raise InvalidRegion("The drawn region has no area.")
     return rotated_rect_polygon(x, y, w, h, rotation)
 
