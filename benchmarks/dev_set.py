@@ -89,10 +89,11 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--task", args.task, "--concurrency", str(concurrency), "--warmup", "2",
         "--out", str(out), "--quiet",
     ]
-    if args.turn or args.frame or args.skew or args.loose or args.stack or args.scale != 1 or args.dim:
+    if args.turn or args.frame or args.skew or args.loose or args.wide or args.stack or args.scale != 1 or args.dim:
         command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
                     "--adapter-arg", f"scale={args.scale}", "--adapter-arg", f"dim={int(args.dim)}",
                     "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"loose={args.loose}",
+                    "--adapter-arg", f"wide={args.wide}",
                     "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}"]
     if args.as_text:
         command += ["--adapter-arg", "text=1"]
@@ -168,6 +169,9 @@ def main() -> None:
     parser.add_argument("--loose", type=float, default=0,
                         help="box task: send each region with this many times its height of its own paper on every "
                              "side, as a box drawn loosely around a line")
+    parser.add_argument("--wide", type=float, default=0,
+                        help="box task: send each region with this many times its width of its own paper to its right, "
+                             "as a box dragged past the end of its line")
     parser.add_argument("--scale", type=float, default=1,
                         help="page task: send each page scaled by this factor (a small photo), its lines scaled back")
     parser.add_argument("--dim", action="store_true",
@@ -193,7 +197,7 @@ def main() -> None:
             for engine in args.engines.split(","):
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
                 sent = (f"_turn{args.turn}" if args.turn else "") + (f"_skew{args.skew:g}" if args.skew else "") + (
-                    f"_frame{args.frame}" if args.frame else "") + (f"_loose{args.loose:g}" if args.loose else "") + (
+                    f"_frame{args.frame}" if args.frame else "") + (f"_loose{args.loose:g}" if args.loose else "") + (f"_wide{args.wide:g}" if args.wide else "") + (
                     f"_stack{args.stack}" if args.stack else "") + ("_text" if args.as_text else "") + (
                     f"_scale{args.scale:g}" if args.scale != 1 else "") + ("_dim" if args.dim else "")
                 summaries = [
@@ -206,6 +210,7 @@ def main() -> None:
           f"{f' turned {args.turn} degrees' if args.turn else ''}{f' {args.skew:g} degrees askew' if args.skew else ''}"
           f"{f' in a {args.frame} px photo' if args.frame else ''}"
           f"{f' drawn with {args.loose:g}x their height of paper around' if args.loose else ''}"
+          f"{f' drawn {args.wide:g}x their width past their end' if args.wide else ''}"
           f"{f' in images {args.stack} pages long' if args.stack else ''}"
           f"{f' scaled {args.scale:g}' if args.scale != 1 else ''}{' in dim light' if args.dim else ''}"
           f"{'; page CER of the text as returned, in its reading order' if args.as_text else ''}\n")
@@ -214,7 +219,7 @@ def main() -> None:
     print("|" + "---|" * len(columns))
     for cells in rows:
         print("| " + " | ".join(cells) + " |")
-    if args.interactive_boxes and "box" in args.task.split(",") and not args.skew and not args.loose:
+    if args.interactive_boxes and "box" in args.task.split(",") and not args.skew and not args.loose and not args.wide:
         # the Label Studio hot path, the raw engine call and pytesseract per call, on the same regions (level
         # ones: interactive.py draws the boxes on the pages as scanned, so it does not follow --skew)
         for engine in args.engines.split(","):

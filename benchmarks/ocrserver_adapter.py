@@ -26,6 +26,9 @@ box task with skew=DEGREES: each region is cut from its page sent askew as an an
 box task with loose=M: each region cut as the scorer cuts it (a tenth of its height around it), then given M times
              its height of its own paper (the median colour of the cut's edges) on every side, read whole: a box
              drawn loosely around a line on empty paper; made before the first request too
+box task with wide=K: each region cut as the scorer cuts it, then given K times its width of its own paper to its
+             right (with loose=M, after M times its height on every side): a box dragged past the end of its line, over
+             a form's empty field or a receipt's blank column; made before the first request too
 """
 
 from __future__ import annotations
@@ -60,10 +63,11 @@ class OcrServer:
     def __init__(
         self, url: str = "http://127.0.0.1:9090", engine: str = "ppocr", timeout: str = "120", turn: str = "0",
         frame: str = "0", skew: str = "0", loose: str = "0", stack: str = "0", data: str = "", text: str = "0",
-        scale: str = "1", dim: str = "0",
+        scale: str = "1", dim: str = "0", wide: str = "0",
     ) -> None:
         self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
                      + (f" in a {frame} px photo" if int(frame) else "") + (f" drawn with {loose}x paper" if float(loose) else "")
+                     + (f" drawn {wide}x their width past their end" if float(wide) else "")
                      + (f" stacked {stack} pages long" if int(stack) > 1 else "") + (" text as returned" if int(text) else "")
                      + (f" scaled {scale}" if float(scale) != 1 else "") + (" in dim light" if int(dim) else ""))
         self.engine = engine
@@ -80,10 +84,10 @@ class OcrServer:
         self._sent: dict[str, _Sent] = {}
         self._boxes_sent: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent instead
         pages_changed = bool(self.turn or self.skew or self.frame is not None or self.stack or self.scale != 1 or self.dim)
-        if pages_changed or float(loose):
+        if pages_changed or float(loose) or float(wide):
             if not data:
-                raise ValueError("turn=, skew=, frame=, stack=, scale=, dim= and loose= need data=DIR, the dev set whose pages "
-                                 "are sent changed")
+                raise ValueError("turn=, skew=, frame=, stack=, scale=, dim=, loose= and wide= need data=DIR, the dev set "
+                                 "whose pages are sent changed")
             paths = sorted((Path(data) / "images").iterdir())
             for path in paths if pages_changed else ():
                 original = path.read_bytes()
@@ -91,8 +95,9 @@ class OcrServer:
             for labels in sorted((Path(data) / "labels").glob("*.json")):
                 if self.skew:
                     self._boxes_sent.update(self._boxes_drawn_askew(json.loads(labels.read_text()), Path(data)))
-                elif float(loose):
-                    self._boxes_sent.update(_boxes_drawn_loosely(json.loads(labels.read_text()), Path(data), float(loose)))
+                elif float(loose) or float(wide):
+                    self._boxes_sent.update(_boxes_drawn_loosely(json.loads(labels.read_text()), Path(data), float(loose),
+                                                                 float(wide)))
         self._client = httpx.Client(base_url=url.rstrip("/"), timeout=float(timeout))
 
     def _changed(self, image: bytes, neighbours: tuple[list[Path], list[Path]]) -> _Sent:
@@ -222,9 +227,10 @@ def _stacked(page: Image.Image, before: list[Path], after: list[Path]) -> tuple[
     return stacked, sum(part.height for part in parts[:len(before)])
 
 
-def _boxes_drawn_loosely(labels: dict, data: Path, paper: float) -> dict[tuple[str, int], bytes]:
+def _boxes_drawn_loosely(labels: dict, data: Path, paper: float, wide: float = 0) -> dict[tuple[str, int], bytes]:
     """Each labelled region of one page cut as the scorer cuts it, with ``paper`` times its height of its own paper
-    (the median colour of the cut's edges) on every side (box task with loose=)."""
+    (the median colour of the cut's edges) on every side and ``wide`` times its width more to its right (box task
+    with loose= and wide=)."""
     page = np.asarray(Image.open(data / "images" / labels["image"]).convert("RGB"))
     crops = {}
     for index, region in enumerate(labels["regions"]):
@@ -232,8 +238,9 @@ def _boxes_drawn_loosely(labels: dict, data: Path, paper: float) -> dict[tuple[s
         pad = 0.1 * (y1 - y0)
         cut = page[int(max(0, y0 - pad)): int(min(page.shape[0], y1 + pad + 1)), int(max(0, x0 - pad)): int(min(page.shape[1], x1 + pad + 1))]
         edges = np.concatenate([cut[0], cut[-1], cut[:, 0], cut[:, -1]])
-        margin = round(paper * (y1 - y0))
-        sent = np.full((cut.shape[0] + 2 * margin, cut.shape[1] + 2 * margin, 3), np.median(edges, axis=0), dtype=np.uint8)
+        margin, beyond = round(paper * (y1 - y0)), round(wide * cut.shape[1])
+        sent = np.full((cut.shape[0] + 2 * margin, cut.shape[1] + 2 * margin + beyond, 3), np.median(edges, axis=0),
+                       dtype=np.uint8)
         sent[margin: margin + cut.shape[0], margin: margin + cut.shape[1]] = cut
         encoded = io.BytesIO()
         Image.fromarray(sent).save(encoded, format="PNG")

@@ -57,6 +57,15 @@ def test_pages_sent_turned_askew_and_photographed_are_scored_on_the_labelled_pag
 
 
 @pytest.mark.timeout(600)
+def test_boxes_drawn_with_paper_around_and_past_their_end_are_scored_on_their_text(tmp_path: Path, dev_data: Path) -> None:
+    stdout = run_dev_set(tmp_path, "--engines", "ppocr-tiny", "--task", "box", "--loose", "0.5", "--wide", "2",
+                         "--limit", "1", "--max-boxes", "4", "--concurrency", "1", "--interactive-boxes", "0")
+    assert "drawn with 0.5x their height of paper around drawn 2x their width past their end" in stdout
+    summary = json.loads((tmp_path / "dev_ppocr-tiny_default_c1_loose0.5_wide2.json").read_text())
+    assert summary["box"]["n"] == 4 and summary["box"]["cer_ci"] < 0.3
+
+
+@pytest.mark.timeout(600)
 def test_a_page_sent_between_its_neighbours_is_scored_on_its_own_lines(tmp_path: Path, dev_data: Path) -> None:
     stdout = run_dev_set(tmp_path, "--engines", "ppocr-tiny", "--task", "page", "--stack", "3", "--limit", "1",
                          "--concurrency", "1", "--interactive-boxes", "0")
