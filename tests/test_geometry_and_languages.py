@@ -455,6 +455,27 @@ def test_a_crop_drawn_loosely_is_read_around_its_text_but_a_lone_glyph_as_drawn(
     assert bottom - top < 2 * (text_bottom - text_top) < loose.image.height
     assert loose_text_rows(np.asarray(render_lines([":"], margin=60).image)) is None
 
+
+def test_a_crop_drawn_wider_than_its_text_is_read_around_its_print_but_marked_paper_as_drawn() -> None:
+    from ocrserver.layout import loose_text_columns
+    from tests.helpers import render_lines
+
+    line = render_lines(["Total due 12.50"], margin=8, gap=0, width=265)
+    assert loose_text_columns(np.asarray(line.image)) is None  # drawn tight
+    text_left, _, text_right, _ = line.boxes[0]
+    wide = np.full((line.image.height, line.image.width * 3, 3), 255, dtype=np.uint8)
+    wide[:, : line.image.width] = np.asarray(line.image)  # dragged past the line's end over blank paper
+    left, right = loose_text_columns(wide) or (0, wide.shape[1])
+    assert left <= text_left < text_right <= right < text_right + (text_right - text_left) / 2
+    faint = wide.copy()
+    faint[10:20, -40:-30] = 200  # faint print far along the row: not paper, so the crop is read as drawn
+    assert loose_text_columns(faint) is None
+    colon = np.asarray(render_lines([":"], margin=8, gap=0, width=30).image)
+    glyph = np.full((colon.shape[0], 10 * colon.shape[1], 3), 255, dtype=np.uint8)
+    glyph[:, : colon.shape[1]] = colon
+    assert loose_text_columns(glyph) is None  # a lone glyph is read as drawn
+
+
 def _line_of_words(*boxes: tuple[str, float, float]) -> Line:
     """A 20 px high line of words given as (text, x0, x1)."""
     words = [Word(text=text, confidence=0.9, polygon=rect_polygon(x0, 100, x1, 120)) for text, x0, x1 in boxes]

@@ -166,6 +166,12 @@ class RectifiedCrop:
         """A polygon on the page, in crop pixels."""
         return _transformed(polygon, self.to_crop)
 
+    def columns(self, left: int, right: int) -> RectifiedCrop:
+        """The crop's columns ``left`` to ``right`` (excluded), mapping to the page as they did."""
+        shift = np.array([[1.0, 0.0, left], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        return RectifiedCrop(image=np.ascontiguousarray(self.image[:, left:right]), to_page=self.to_page @ shift,
+                             to_crop=np.linalg.inv(shift) @ self.to_crop)
+
     def kept_on_page(self, polygon: Polygon, within: tuple[float, float, float, float] | None = None) -> Polygon:
         """A polygon in crop pixels, its corners kept inside ``within`` (left, top, right, bottom in crop pixels; the
         whole crop by default, as engines pad their boxes), on the page: what was read in a region never leaves it."""

@@ -18,7 +18,7 @@ from ocrserver.errors import EngineFailed, InvalidRequest, OcrServerError
 from ocrserver.geometry import parse_region, rectify, turned_back
 from ocrserver.imaging import decode_pages
 from ocrserver.languages import CJK_LANGUAGES, parse_languages
-from ocrserver.layout import count_text_lines
+from ocrserver.layout import count_text_lines, loose_text_columns
 from ocrserver.memory import HeapTrimmer
 from ocrserver.pool import EnginePool
 from ocrserver.result import (
@@ -205,6 +205,9 @@ def read_region(engine: Engine, page: np.ndarray, region: Polygon, languages: li
     crop = rectify(page, region)
     if is_blank(crop.image):
         return Block(lines=[], polygon=list(region))
+    columns = loose_text_columns(crop.image)  # a box drawn wider than its text: read around the print
+    if columns is not None:
+        crop = crop.columns(*columns)
     image = Image.fromarray(crop.image)
     lines = engine.read_region(image, languages)
     if _may_hold_a_sideways_line(crop.image, lines):
