@@ -467,6 +467,9 @@ def test_a_crop_drawn_wider_than_its_text_is_read_around_its_print_but_marked_pa
     wide[:, : line.image.width] = np.asarray(line.image)  # dragged past the line's end over blank paper
     left, right = loose_text_columns(wide) or (0, wide.shape[1])
     assert left <= text_left < text_right <= right < text_right + (text_right - text_left) / 2
+    ruled = wide.copy()
+    ruled[-4:-2, :] = 40  # a form's field line under the value, across the whole box: a rule, not print
+    assert loose_text_columns(ruled) == (left, right)
     faint = wide.copy()
     faint[10:20, -40:-30] = 200  # faint print far along the row: not paper, so the crop is read as drawn
     assert loose_text_columns(faint) is None
