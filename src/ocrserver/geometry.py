@@ -14,7 +14,8 @@ from ocrserver.result import Polygon, rect_polygon
 
 # a region reaching further than this from the image's corner cannot be read: a pixel or more across, it is far larger
 # than any image the server decodes (OCR_MAX_IMAGE_PIXELS), under a pixel it is nothing. Refused before any arithmetic,
-# so that its corners stay within what OpenCV's 32-bit floats hold (a rectangle to 1e308 became NaN and a crash).
+# so that its corners stay within what OpenCV's 32-bit floats hold (a rectangle to 1e308 became NaN, reported as the
+# engine failing).
 FARTHEST_COORDINATE = 1e9
 
 

@@ -417,9 +417,9 @@ def loose_text_columns(image: np.ndarray) -> tuple[int, int] | None:
     darkest: np.ndarray = cv2.min(cv2.min(image[:, :, 0], image[:, :, 1]), image[:, :, 2]) if image.ndim == 3 else image
     paper = int(np.median(darkest))
     marked = (np.abs(darkest.astype(np.int16) - paper) > PAPER_CONTRAST).astype(np.uint8)
-    character_height = _median_character_height(ink(image))
-    if character_height is not None:
-        _without_rules(marked, character_height)
+    measured_height = _median_character_height(ink(image))
+    if measured_height is not None:
+        _without_rules(marked, measured_height)
     printed, printed_rows = np.flatnonzero(marked.sum(axis=0) >= 2), np.flatnonzero(marked.sum(axis=1) >= 2)
     if printed.size == 0 or printed_rows.size == 0:
         return None
@@ -427,7 +427,7 @@ def loose_text_columns(image: np.ndarray) -> tuple[int, int] | None:
     if right - left < LINE_SHAPE * (printed_rows[-1] + 1 - printed_rows[0]):
         return None  # a lone glyph is read as drawn, as by loose_text_rows
     # white print on a dark band has no character-like ink: its rows' height then
-    char_height = character_height or float(printed_rows[-1] + 1 - printed_rows[0])
+    char_height = measured_height or float(printed_rows[-1] + 1 - printed_rows[0])
     width, margin = image.shape[1], LOOSE_COLUMNS_MARGIN * char_height
     if width - (right - left + 2 * margin) < LOOSE_COLUMNS_SPARE * char_height:
         return None
