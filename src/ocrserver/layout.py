@@ -424,10 +424,11 @@ def loose_text_columns(image: np.ndarray) -> tuple[int, int] | None:
     if printed.size == 0 or printed_rows.size == 0:
         return None
     left, right = int(printed[0]), int(printed[-1]) + 1
-    if right - left < LINE_SHAPE * (printed_rows[-1] + 1 - printed_rows[0]):
+    print_height = int(printed_rows[-1]) + 1 - int(printed_rows[0])
+    if right - left < LINE_SHAPE * print_height:
         return None  # a lone glyph is read as drawn, as by loose_text_rows
     # white print on a dark band has no character-like ink: its rows' height then
-    char_height = measured_height or float(printed_rows[-1] + 1 - printed_rows[0])
+    char_height = measured_height or float(print_height)
     width, margin = image.shape[1], LOOSE_COLUMNS_MARGIN * char_height
     if width - (right - left + 2 * margin) < LOOSE_COLUMNS_SPARE * char_height:
         return None
