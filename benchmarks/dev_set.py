@@ -197,7 +197,8 @@ def main() -> None:
             for engine in args.engines.split(","):
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
                 sent = (f"_turn{args.turn}" if args.turn else "") + (f"_skew{args.skew:g}" if args.skew else "") + (
-                    f"_frame{args.frame}" if args.frame else "") + (f"_loose{args.loose:g}" if args.loose else "") + (f"_wide{args.wide:g}" if args.wide else "") + (
+                    f"_frame{args.frame}" if args.frame else "") + (f"_loose{args.loose:g}" if args.loose else "") + (
+                    f"_wide{args.wide:g}" if args.wide else "") + (
                     f"_stack{args.stack}" if args.stack else "") + ("_text" if args.as_text else "") + (
                     f"_scale{args.scale:g}" if args.scale != 1 else "") + ("_dim" if args.dim else "")
                 summaries = [
