@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from benchmarks.ocrserver_adapter import in_dim_light
 from ocrserver.engines.tesseract import darker_around
@@ -559,3 +559,56 @@ def test_a_dot_matrix_receipts_lines_count_as_one_line_each(dev_data: Path) -> N
     regions = _truth(label)
     counts = [count_text_lines(rectify(page, [tuple(point) for point in region["points"]]).image) for region in regions]
     assert counts.count(1) >= 0.8 * len(regions), counts
+
+
+def _scanned_at_three_times(dev_data: Path, label_id: str) -> tuple[Image.Image, dict]:
+    label = load_label(dev_data, label_id)
+    scan = Image.open(dev_data / "images" / label["image"]).convert("RGB")
+    return scan.resize((scan.width * 3, scan.height * 3), Image.Resampling.LANCZOS), label
+
+
+def test_a_receipt_scanned_at_three_times_the_resolution_reads_like_its_scan(client: TestClient, dev_data: Path) -> None:
+    # 1764 x 4590 px, seen in three strips of 1764 x 2000 px: each strip is shown to the detector shrunk until its
+    # characters are 16 px high (det_input.py; as scanned they are 20 px, here 60), its lines cut and read at full
+    # size. Read as scanned: BoW F1 0.97.
+    big, label = _scanned_at_three_times(dev_data, "sroie_411")
+    body = {"image_base64": base64.b64encode(encode(big)).decode(), "lang": "en", "engine": "ppocr", "level": "line"}
+    page = client.post("/v1/ocr", json=body).json()["pages"][0]
+    truth = _truth(label)
+    assert bag_of_words_f1(page["text"], " ".join(region["text"] for region in truth)) >= 0.95
+    # boxed where the labels put the lines, scaled with the image
+    lines = [line["bbox"] for block in page["blocks"] for line in block["lines"]]
+    boxed = sum(any(iou(box, [3 * edge for edge in region["bbox"]]) > 0.5 for box in lines) for region in truth)
+    assert boxed >= 0.85 * len(truth)
+
+
+def test_the_detector_is_shown_a_large_page_where_its_print_is_16_px_high_and_other_images_as_they_are(
+        dev_data: Path) -> None:
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    from ocrserver.engines.det_input import CHARACTER_HEIGHT, DetectorInput
+    from ocrserver.ink import ink
+    from ocrserver.layout import page_character_height
+    from tests.helpers import font
+
+    def shown(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+        """What the detector is given (channels last) and what rapidocr's own resizing would give it."""
+        page = np.asarray(image)
+        given = DetectorInput(736, "min", [0.5] * 3, [0.5] * 3)(page)
+        assert given is not None
+        return given[0].transpose(1, 2, 0), DetPreProcess(736, "min").resize(page)
+
+    # a strip of a receipt scanned at 3x (its characters 60 px high) is shown at about a quarter of its size
+    big, _ = _scanned_at_three_times(dev_data, "sroie_411")
+    strip = big.crop((0, 1000, big.width, 3000))
+    given, as_rapidocr = shown(strip)
+    assert as_rapidocr is not None and given.shape[0] * given.shape[1] < 0.2 * as_rapidocr.shape[0] * as_rapidocr.shape[1]
+    print_height = page_character_height(ink(((given * 0.5 + 0.5) * 255).astype(np.uint8)), 40)
+    assert print_height is not None and 0.75 * CHARACTER_HEIGHT <= print_height <= 1.35 * CHARACTER_HEIGHT
+    # the receipt as scanned (a small input), and a large image holding a few big words (a sign), as they are
+    given, as_rapidocr = shown(Image.open(dev_data / "images" / "sroie_411.jpg").convert("RGB"))
+    assert as_rapidocr is not None and given.shape[:2] == as_rapidocr.shape[:2]
+    sign = Image.new("RGB", (2400, 1800), "white")
+    ImageDraw.Draw(sign).text((100, 700), "OPEN 24 HOURS", font=font(200), fill="black")
+    given, as_rapidocr = shown(sign)
+    assert as_rapidocr is not None and given.shape[:2] == as_rapidocr.shape[:2]
