@@ -8,16 +8,17 @@ same (its smallest page, 389 px across, is scaled 1.9x), and small images read a
 rapidocr 3.10 also normalises in float64 and then copies the transposed result: 26 ms of a 1024 x 736 px
 page; writing float32 straight into the model's channels-first layout takes 2 ms.
 
-A large input whose print is large (a receipt scanned at 300 dpi and seen in strips at full width, strips.py; a
-200 dpi form; large print) is shown to the detector shrunk until its characters are ``CHARACTER_HEIGHT`` px high:
-it finds them there as well as at three times that, in a fraction of the time. The lines are still cut from the
-image at the resolution the engine reads (rapidocr: up to 2000 px on the longer side), so the recogniser sees them
-as sharp as before. The dev pages at 2x and 3x their scanned size (``benchmarks/dev_set.py --task page --scale 3``),
-in-process, ppocr, before -> after: 2x p50 1128 -> 639 ms, det F1 0.846 -> 0.848, BoW F1 0.874 -> 0.876; 3x 1501
--> 775 ms, 0.835 -> 0.841, 0.864 -> 0.866. The dev pages as scanned are inputs under ``LARGE_INPUT`` and read as
-before (shrunk the same way, 14 of them, receipts in large print, read at det F1 0.851 -> 0.849 for 8 % less
-time). An input where fewer than ``MIN_CHARACTERS`` pieces of ink are about the median piece's height (a sign, a
-picture) is shown as it is: its median piece need not be a character.
+A large input whose print is large (a receipt scanned at 300 dpi and seen in strips at full width, strips.py; large
+print) is shown to the detector shrunk until its characters are ``CHARACTER_HEIGHT`` px high, when they are at least
+``MIN_SHRINK`` times that. The lines are still cut from the image at the resolution the engine reads (rapidocr: up
+to 2000 px on the longer side), so the recogniser sees them as sharp as before. The dev pages at 2x and 3x their
+scanned size (``benchmarks/dev_set.py --task page --scale 3``), in-process, ppocr, before -> after: 2x p50 1128 ->
+817 ms, det F1 0.846 -> 0.848, BoW F1 0.874 -> 0.876; 3x 1501 -> 921 ms, 0.835 -> 0.839, 0.864 -> 0.867. Print
+less than twice as high is left alone: shrunk from 21-32 px, it read a little faster but worse in photos (dev
+receipts in large print photographed in dim light, ``--dim``: 4 of the 6 shrunk read worse, det F1 0.8256 ->
+0.8242), and at 2x no better. Inputs under ``LARGE_INPUT`` (every dev page as scanned) are left alone too: shrunk,
+14 receipts read at det F1 0.851 -> 0.849 for 8 % less time. So is an input where fewer than ``MIN_CHARACTERS``
+pieces of ink are about the median piece's height (a sign, a picture): its median piece need not be a character.
 """
 
 from __future__ import annotations
@@ -35,11 +36,11 @@ from ocrserver.layout import page_character_height
 MAX_UPSCALE = 2.0
 MIN_SIDE = 32  # the detector's stride: smaller sides round down to nothing
 # An input of more pixels than this is shrunk for the detector where its characters are at least MIN_SHRINK times
-# CHARACTER_HEIGHT px high (measured on it subsampled to about MEASURED_SIDE px), and at least MIN_CHARACTERS of
-# its pieces of ink are alike.
+# CHARACTER_HEIGHT px high (measured on it subsampled to about MEASURED_SIDE px) and at least MIN_CHARACTERS of its
+# pieces of ink are about as high.
 LARGE_INPUT = 2_000_000
 CHARACTER_HEIGHT = 16.0
-MIN_SHRINK = 1.3
+MIN_SHRINK = 2.0
 MIN_CHARACTERS = 40
 MEASURED_SIDE = 1000
 
@@ -78,8 +79,12 @@ def shrunk_to_its_print(image: np.ndarray) -> np.ndarray:
         return image
     scale = CHARACTER_HEIGHT / (height * step)
     rows, columns = image.shape[:2]
-    size = (max(MIN_SIDE, round(columns * scale / MIN_SIDE) * MIN_SIDE), max(MIN_SIDE, round(rows * scale / MIN_SIDE) * MIN_SIDE))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, (_on_stride(columns * scale), _on_stride(rows * scale)), interpolation=cv2.INTER_AREA)
+
+
+def _on_stride(length: float) -> int:
+    """``length`` rounded to a multiple of the detector's stride, at least one stride."""
+    return max(MIN_SIDE, round(length / MIN_SIDE) * MIN_SIDE)
 
 
 def feed_detector(detector: Any) -> Any:
