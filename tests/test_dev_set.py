@@ -586,7 +586,7 @@ def test_the_detector_is_shown_a_large_page_where_its_print_is_16_px_high_and_ot
         dev_data: Path) -> None:
     from rapidocr.ch_ppocr_det.utils import DetPreProcess
 
-    from ocrserver.engines.det_input import CHARACTER_HEIGHT, DetectorInput
+    from ocrserver.engines.det_input import CHARACTER_HEIGHT, MIN_CHARACTERS, DetectorInput
     from ocrserver.ink import ink
     from ocrserver.layout import page_character_height
     from tests.helpers import font
@@ -598,12 +598,12 @@ def test_the_detector_is_shown_a_large_page_where_its_print_is_16_px_high_and_ot
         assert given is not None
         return given[0].transpose(1, 2, 0), DetPreProcess(736, "min").resize(page)
 
-    # a strip of a receipt scanned at 3x (its characters 60 px high) is shown at about a quarter of its size
+    # a strip of a receipt scanned at 3x (its characters 60 px high) is shown at about a quarter of its height and width
     big, _ = _scanned_at_three_times(dev_data, "sroie_411")
     strip = big.crop((0, 1000, big.width, 3000))
     given, as_rapidocr = shown(strip)
     assert as_rapidocr is not None and given.shape[0] * given.shape[1] < 0.2 * as_rapidocr.shape[0] * as_rapidocr.shape[1]
-    print_height = page_character_height(ink(((given * 0.5 + 0.5) * 255).astype(np.uint8)), 40)
+    print_height = page_character_height(ink(((given * 0.5 + 0.5) * 255).astype(np.uint8)), MIN_CHARACTERS)
     assert print_height is not None and 0.75 * CHARACTER_HEIGHT <= print_height <= 1.35 * CHARACTER_HEIGHT
     # the receipt as scanned (a small input), and a large image holding a few big words (a sign), as they are
     given, as_rapidocr = shown(Image.open(dev_data / "images" / "sroie_411.jpg").convert("RGB"))
