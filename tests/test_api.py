@@ -339,6 +339,18 @@ def test_a_page_much_longer_than_wide_is_read_at_its_own_resolution_each_line_on
         assert line["bbox"] == pytest.approx(box, abs=8)
 
 
+def test_a_page_much_wider_than_high_is_read_each_line_once_however_many_strips_cut_it(client: TestClient) -> None:
+    # a wide screen's text captured whole, searched in three strips across: each line, longer than the strips'
+    # overlap, was read as the pieces the strips saw, overlapping ("... the amount" / "mount customer ...")
+    page = render_prose(3840, 600, seed=5)
+    body = post_json(client, image_base64=b64(encode(page.image)), engine="ppocr", level="line").json()
+    assert bag_of_words_f1(body["text"], "\n".join(page.lines)) > 0.95
+    lines = sorted((line for block in body["pages"][0]["blocks"] for line in block["lines"]), key=lambda line: line["bbox"][1])
+    assert len(lines) == len(page.lines)
+    for line, box in zip(lines, page.boxes, strict=True):
+        assert line["bbox"] == pytest.approx(box, abs=8)
+
+
 def _table(ruled: bool, rows: int = 10, columns: int = 5) -> tuple[Image.Image, list[str]]:
     """A table of cells 180 x 40 px (``ruled``: with rules around each), a word of 18 px print in each; and its
     cells' words, row by row."""

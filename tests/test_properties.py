@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from ocrserver.api.app import create_app
-from ocrserver.engines.strips import LONG_SHAPE, MIN_GAIN, OVERLAP, strips_for
+from ocrserver.engines.strips import LONG_SHAPE, MIN_GAIN, OVERLAP, lines_across_strips, strips_for
 from ocrserver.errors import ImageTooLarge, InvalidImage, InvalidRegion
 from ocrserver.geometry import parse_region, rectify, rotated_rect_polygon
 from ocrserver.imaging import decode_pages
@@ -129,6 +129,45 @@ def test_strips_cover_a_long_image_and_a_line_lies_whole_in_the_strip_that_owns_
         assert end - start == working_side and 0 <= start and end <= length
         assert start == 0 or owned_from - reach >= start
         assert end == length or owned_to + reach <= end
+
+
+# a row of text: up to two fields, as shares of the image's width (sorted: start, end, start, end)
+_rows = st.lists(st.lists(st.floats(0, 1), min_size=4, max_size=4).map(sorted), max_size=30)
+
+
+@given(st.integers(1, 40000), st.integers(1, 40000), st.sampled_from([960, 2000]), _rows)
+def test_each_line_the_strips_see_is_one_line_however_they_cut_it(
+        width: int, height: int, working_side: int, rows: list[list[float]]) -> None:
+    strips = strips_for(width, height, working_side)
+    if strips is None:
+        return
+    # lines 30 px high at a 28 px pitch (their boxes overlap, as detected boxes do), up to two fields a row (x across
+    # the image's width as seen), each strip seeing what lies in it: across a wide image, the part of a line within
+    # it; down a long one, the lines wholly in it
+    across = round(width * strips.scale)
+    fields = [(row, round(start * across), round(end * across)) for row, cuts in enumerate(rows)
+              for start, end in (cuts[:2], cuts[2:])]
+    fields = [(row, start, end) for row, start, end in fields if end - start >= 2]
+    fields = [field for index, field in enumerate(fields)  # fields of a row apart by at least a pixel
+              if index == 0 or field[0] != fields[index - 1][0] or field[1] > fields[index - 1][2]]
+    seen: list[list[np.ndarray]] = []
+    owner: list[int] = []
+    for start, end in strips.spans:
+        seen.append([])
+        for index, (row, left, right) in enumerate(fields):
+            top = 28 * row
+            if strips.across:
+                left, right = max(left, start), min(right, end)
+                if right - left < 2:
+                    continue
+            elif not (start <= top and top + 30 <= end):
+                continue
+            seen[-1].append(np.array([[left, top], [right, top], [right, top + 30], [left, top + 30]], dtype=np.float32))
+            owner.append(index)
+    groups = lines_across_strips(seen, strips)
+    # each line seen is one group, holding only its own pieces
+    assert sorted(owner[group[0]] for group in groups) == sorted(set(owner))
+    assert all(len({owner[index] for index in group}) == 1 for group in groups)
 
 
 @given(st.text(max_size=40), st.floats(0, 1))

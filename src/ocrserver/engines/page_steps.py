@@ -22,7 +22,7 @@ from rapidocr.main import RapidOCRError
 from rapidocr.utils.process_img import map_boxes_to_original
 
 from ocrserver.engines.orientation import PageVerdict
-from ocrserver.engines.strips import Strips, strips_for
+from ocrserver.engines.strips import Strips, lines_across_strips, strips_for
 from ocrserver.result import Polygon
 
 # rapidocr cuts a box at least this many times as tall as wide turned a quarter counter-clockwise (text set up the page)
@@ -64,8 +64,8 @@ def detect(pipeline: Any, image: np.ndarray) -> Detection:
 
 
 def _detect_in_strips(pipeline: Any, image: np.ndarray, strips: Strips) -> Detection:
-    """Where ``pipeline``'s detector finds text in each strip of ``image``, each line kept from the strip that
-    owns its centre, and the lines cut from the image shrunk as the strips saw it."""
+    """Where ``pipeline``'s detector finds text in each strip of ``image``, each line once (a line cut by a strip's
+    edge joined with the rest of it, strips.py), and the lines cut from the image shrunk as the strips saw it."""
     height, width = image.shape[:2]
     scaled = image
     if strips.scale < 1.0:
@@ -74,17 +74,25 @@ def _detect_in_strips(pipeline: Any, image: np.ndarray, strips: Strips) -> Detec
     scaling = {"preprocess": {"ratio_h": height / scaled.shape[0], "ratio_w": width / scaled.shape[1]},
                "padding_1": {"top": 0, "left": 0}}
     detector, along = pipeline._load_det_model(), 0 if strips.across else 1
-    boxes, scores = [], []
-    for (start, end), (owned_from, owned_to) in zip(strips.spans, strips.owned, strict=True):
+    seen: list[list[np.ndarray]] = []
+    scores_seen: list[float] = []
+    for start, end in strips.spans:
         found = detector(np.ascontiguousarray(scaled[:, start:end] if strips.across else scaled[start:end]))
+        seen.append([])
         if found.boxes is None:
             continue
         for box, score in zip(found.boxes, found.scores, strict=True):
             box = box.copy()
             box[:, along] += start
-            if owned_from <= float(box[:, along].mean()) < owned_to:
-                boxes.append(box)
-                scores.append(score)
+            seen[-1].append(box)
+            scores_seen.append(score)
+    boxes_seen = [box for found in seen for box in found]
+    boxes, scores = [], []
+    for line in lines_across_strips(seen, strips):
+        pieces = np.concatenate([boxes_seen[index] for index in line])
+        # one box as found, or the smallest rectangle around a line's pieces, its corners as the detector orders them
+        boxes.append(pieces if len(line) == 1 else detector.postprocess_op.get_mini_boxes(pieces)[0])
+        scores.append(max(scores_seen[index] for index in line))
     if not boxes:
         return Detection(image, scaling, [], None)
     found = TextDetOutput(img=scaled, boxes=np.array(boxes), scores=scores)
