@@ -5,16 +5,18 @@ from the shrunk image. A receipt 900 x 4300 px, or a web page captured as one 12
 text shrunk to a half or a quarter: 16 px print came out 4 px high and the web page read as nothing (bag-of-words F1
 0.035; Tesseract, which reads at full resolution, 0.999). Such an image is seen instead in overlapping strips across
 its long side, each as large as the engine works at, the whole image first shrunk only as far as its short side
-needs. Each strip is searched for text on its own, and the boxes two neighbouring strips found of one line are
-joined (``joined_across_strips``): the line seen whole by both where they overlap (``OVERLAP`` of a strip's length:
-300 px as seen), or cut by one strip's edge and seen in part or whole by the other. Strips across an image much
-wider than high (a 4K screenshot, 3840 x 2160 px) cut every line longer than the overlap, and each strip's piece was
-kept: 20 lines 3460 px long came back as 40 overlapping pieces ("... fox jumps over the" / "e quick brown fox ...",
-BoW F1 0.93); joined, as 20 lines (1.0). The dev pages at 3x their size, some seen in strips (in-process, ppocr):
-det F1 0.839 -> 0.840, BoW F1 0.867 -> 0.874, page CER 0.083 -> 0.080. Images the strips would not show at least
-``MIN_GAIN`` times larger, and pages and photos of usual shapes (less than ``LONG_SHAPE`` times as long as wide: A4
-1.41, a phone's photo 1.33), are seen whole as before; a big photo whose text is small is read closer instead
-(closer_look.py).
+needs. Each strip is searched for text on its own; a line is kept from the strip that owns its centre (each strip
+owns up to the middle of its overlaps), so a line cut by the edge of a strip down a long image is found whole in its
+neighbour's, as long as it is less high than the overlap (``OVERLAP`` of a strip's length: 300 px as seen). Strips
+across an image much wider than high (a 4K screenshot, 3840 x 2160 px) cut every line longer than the overlap, and
+each strip's piece was kept: 20 lines 3460 px long came back as 40 overlapping pieces ("... fox jumps over the" / "e
+quick brown fox ...", BoW F1 0.93). There a box that reaches a strip's inner edge is joined with the boxes of the
+next strip in its row that it overlaps (``lines_across_strips``): 20 lines (BoW F1 1.0). The dev pages at 3x their
+size, the wider ones (a signboard photo, a Chinese page) seen in strips across (in-process, ppocr): BoW F1 0.867 ->
+0.874, page CER 0.083 -> 0.080, det F1 0.839 -> 0.840; strips down a long image are seen as before. Images the
+strips would not show at least ``MIN_GAIN`` times larger, and pages and photos of usual shapes (less than
+``LONG_SHAPE`` times as long as wide: A4 1.41, a phone's photo 1.33), are seen whole as before; a big photo whose
+text is small is read closer instead (closer_look.py).
 """
 
 from __future__ import annotations
