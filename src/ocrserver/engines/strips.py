@@ -36,8 +36,8 @@ LONG_SHAPE = 1.5
 OVERLAP = 0.15
 # A box reaching this close (px) to a strip's edge inside the image was cut by it.
 CUT = 3.0
-# A cut box and a box of the neighbouring strip are one line where they overlap across and share at least this much
-# of the lower one's height.
+# A cut box and a box of the neighbouring strip are one line where they overlap side by side and share at least this
+# much of the lower one's height.
 SAME_ROW = 0.5
 
 
@@ -118,7 +118,7 @@ def _owned(strip: int, box: np.ndarray, strips: Strips, along: int) -> bool:
 
 
 def _one_line(box: np.ndarray, other: np.ndarray) -> bool:
-    """Whether two boxes show one line of text: overlapping across, and in one row."""
+    """Whether two boxes show one line of text: overlapping side by side (in x), and in one row."""
     (left, top), (right, bottom) = box.min(axis=0), box.max(axis=0)
     (other_left, other_top), (other_right, other_bottom) = other.min(axis=0), other.max(axis=0)
     if min(right, other_right) <= max(left, other_left):
