@@ -582,11 +582,11 @@ def test_a_receipt_scanned_at_three_times_the_resolution_reads_like_its_scan(cli
     assert boxed >= 0.85 * len(truth)
 
 
-def test_the_detector_is_shown_a_large_page_where_its_print_is_16_px_high_and_other_images_as_they_are(
+def test_the_detector_is_shown_large_print_at_16_px_and_small_print_enlarged_no_further_than_20_px(
         dev_data: Path) -> None:
     from rapidocr.ch_ppocr_det.utils import DetPreProcess
 
-    from ocrserver.engines.det_input import CHARACTER_HEIGHT, MIN_CHARACTERS, DetectorInput
+    from ocrserver.engines.det_input import CHARACTER_HEIGHT, ENLARGED_PRINT, MIN_CHARACTERS, DetectorInput
     from ocrserver.ink import ink
     from ocrserver.layout import page_character_height
     from tests.helpers import font
@@ -605,9 +605,23 @@ def test_the_detector_is_shown_a_large_page_where_its_print_is_16_px_high_and_ot
     assert as_rapidocr is not None and given.shape[0] * given.shape[1] < 0.2 * as_rapidocr.shape[0] * as_rapidocr.shape[1]
     print_height = page_character_height(ink(((given * 0.5 + 0.5) * 255).astype(np.uint8)), MIN_CHARACTERS)
     assert print_height is not None and 0.75 * CHARACTER_HEIGHT <= print_height <= 1.35 * CHARACTER_HEIGHT
-    # the receipt as scanned (a small input), and a large image holding a few big words (a sign), as they are
-    given, as_rapidocr = shown(Image.open(dev_data / "images" / "sroie_411.jpg").convert("RGB"))
+    # the receipt as scanned, 615 px wide: rapidocr enlarges it 1.2x (to a 736 px short side), though its characters
+    # are 20 px high already; it is shown as it is, rounded to the detector's stride
+    scan = Image.open(dev_data / "images" / "sroie_411.jpg").convert("RGB")
+    given, as_rapidocr = shown(scan)
+    assert as_rapidocr is not None and as_rapidocr.shape[1] >= 1.15 * scan.width
+    assert abs(given.shape[0] - scan.height) <= 16 and abs(given.shape[1] - scan.width) <= 16
+    # scanned at 0.6 of that (characters 12 px high), rapidocr enlarges it twice over; it is enlarged until they are 20
+    given, as_rapidocr = shown(scan.resize((round(scan.width * 0.6), round(scan.height * 0.6)), Image.Resampling.LANCZOS))
+    assert as_rapidocr is not None and given.shape[1] <= 0.9 * as_rapidocr.shape[1]
+    print_height = page_character_height(ink(((given * 0.5 + 0.5) * 255).astype(np.uint8)), MIN_CHARACTERS)
+    assert print_height is not None and 0.75 * ENLARGED_PRINT <= print_height <= 1.35 * ENLARGED_PRINT
+    # a form at half its scanned size, its characters 4-6 px high, is enlarged as rapidocr enlarges it (1.9x), and a
+    # large image holding a few big words (a sign) is shown as rapidocr sizes it
+    form = Image.open(dev_data / "images" / "funsd_0000990274.png").convert("RGB")
+    given, as_rapidocr = shown(form.resize((form.width // 2, form.height // 2), Image.Resampling.LANCZOS))
     assert as_rapidocr is not None and given.shape[:2] == as_rapidocr.shape[:2]
+    assert given.shape[1] >= 1.8 * form.width // 2
     sign = Image.new("RGB", (2400, 1800), "white")
     ImageDraw.Draw(sign).text((100, 700), "OPEN 24 HOURS", font=font(200), fill="black")
     given, as_rapidocr = shown(sign)

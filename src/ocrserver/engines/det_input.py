@@ -3,8 +3,13 @@
 rapidocr scales a page until its short side is 736 px, however small the page: a 700 x 152 px image of one
 line of 48 px text became 3392 x 736 px, letters over 200 px high, which the detector takes for separate
 words ("hello world again" came back as three lines; in bf16, "Second image" at 32 px on a 900 x 136 px
-image as "Second il" / "image"). Here a page is scaled up by at most ``MAX_UPSCALE``: the dev set reads the
-same (its smallest page, 389 px across, is scaled 1.9x), and small images read as one line where they hold one.
+image as "Second il" / "image"). Here a page is scaled up by at most ``MAX_UPSCALE``, so small images read as one
+line where they hold one, and no further than until its print is ``ENLARGED_PRINT`` px high: 15 dev pages (8
+receipts, 7 synthetic Chinese pages), their print 16-25 px high already, were enlarged 1.04-1.89x. Shown as they are,
+or enlarged less, they take 0.84x the time (median) and read as well (docs/benchmarks.md, the lever table). Enlarged
+only until it is 16 px (``CHARACTER_HEIGHT``), a ruled table's 13 px print read a row's last two cells as lines of
+their own, and receipts in 16 px print joined fields.
+
 rapidocr 3.10 also normalises in float64 and then copies the transposed result: 26 ms of a 1024 x 736 px
 page; writing float32 straight into the model's channels-first layout takes 2 ms.
 
@@ -34,6 +39,7 @@ from ocrserver.ink import ink
 from ocrserver.layout import page_character_height
 
 MAX_UPSCALE = 2.0
+ENLARGED_PRINT = 20.0  # a small input is scaled up no further than until its characters are this many px high
 MIN_SIDE = 32  # the detector's stride: smaller sides round down to nothing
 # An input of more pixels than this is shrunk for the detector where its characters are at least MIN_SHRINK times
 # CHARACTER_HEIGHT px high (measured on it subsampled to about MEASURED_SIDE px) and at least MIN_CHARACTERS of its
@@ -51,7 +57,11 @@ class DetectorInput(DetPreProcess):
 
     def resize(self, img: np.ndarray) -> np.ndarray | None:
         if self.limit_type == "min":
-            self.limit_side_len = min(self.limit_side_len, max(MIN_SIDE, MAX_UPSCALE * min(img.shape[:2])))
+            short_side = min(img.shape[:2])
+            wanted = min(self.limit_side_len, max(MIN_SIDE, MAX_UPSCALE * short_side))
+            if wanted > short_side:
+                wanted = short_side * upscale_for_its_print(img, wanted / short_side)
+            self.limit_side_len = wanted
         resized = super().resize(img)
         if resized is None or resized.shape[0] * resized.shape[1] <= LARGE_INPUT:
             return resized
@@ -70,16 +80,32 @@ class DetectorInput(DetPreProcess):
         return batch
 
 
+def upscale_for_its_print(image: np.ndarray, upscale: float) -> float:
+    """How far to scale ``image`` up for the detector: ``upscale``, but no further than until its characters are
+    ``ENLARGED_PRINT`` px high, and not at all where they are already; ``upscale`` where no height can be told."""
+    height = print_height(image)
+    if height is None:
+        return upscale
+    return max(1.0, min(upscale, ENLARGED_PRINT / height))
+
+
 def shrunk_to_its_print(image: np.ndarray) -> np.ndarray:
     """``image`` shrunk until its characters are ``CHARACTER_HEIGHT`` px high, its sides multiples of the detector's
     stride; as it is where they are less than ``MIN_SHRINK`` times that, or no height can be told."""
-    step = max(1, math.ceil(max(image.shape[:2]) / MEASURED_SIDE))
-    height = page_character_height(ink(image[::step, ::step]), MIN_CHARACTERS)
-    if height is None or height * step < MIN_SHRINK * CHARACTER_HEIGHT:
+    height = print_height(image)
+    if height is None or height < MIN_SHRINK * CHARACTER_HEIGHT:
         return image
-    scale = CHARACTER_HEIGHT / (height * step)
+    scale = CHARACTER_HEIGHT / height
     rows, columns = image.shape[:2]
     return cv2.resize(image, (_on_stride(columns * scale), _on_stride(rows * scale)), interpolation=cv2.INTER_AREA)
+
+
+def print_height(image: np.ndarray) -> float | None:
+    """The height in px of ``image``'s characters (``layout.page_character_height``, measured on it subsampled to
+    about ``MEASURED_SIDE`` px), or None where fewer than ``MIN_CHARACTERS`` pieces of ink are about that high."""
+    step = max(1, math.ceil(max(image.shape[:2]) / MEASURED_SIDE))
+    height = page_character_height(ink(image[::step, ::step]), MIN_CHARACTERS)
+    return None if height is None else height * step
 
 
 def _on_stride(length: float) -> int:
