@@ -598,12 +598,16 @@ def test_the_detector_is_shown_large_print_at_16_px_and_small_print_enlarged_no_
         assert given is not None
         return given[0].transpose(1, 2, 0), DetPreProcess(736, "min").resize(page)
 
+    def print_in(given: np.ndarray) -> float | None:
+        """The height of the characters in what the detector is given."""
+        return page_character_height(ink(((given * 0.5 + 0.5) * 255).astype(np.uint8)), MIN_CHARACTERS)
+
     # a strip of a receipt scanned at 3x (its characters 60 px high) is shown at about a quarter of its height and width
     big, _ = _scanned_at_three_times(dev_data, "sroie_411")
     strip = big.crop((0, 1000, big.width, 3000))
     given, as_rapidocr = shown(strip)
     assert as_rapidocr is not None and given.shape[0] * given.shape[1] < 0.2 * as_rapidocr.shape[0] * as_rapidocr.shape[1]
-    print_height = page_character_height(ink(((given * 0.5 + 0.5) * 255).astype(np.uint8)), MIN_CHARACTERS)
+    print_height = print_in(given)
     assert print_height is not None and 0.75 * CHARACTER_HEIGHT <= print_height <= 1.35 * CHARACTER_HEIGHT
     # the receipt as scanned, 615 px wide: rapidocr enlarges it 1.2x (to a 736 px short side), though its characters
     # are 20 px high already; it is shown as it is, rounded to the detector's stride
@@ -611,10 +615,10 @@ def test_the_detector_is_shown_large_print_at_16_px_and_small_print_enlarged_no_
     given, as_rapidocr = shown(scan)
     assert as_rapidocr is not None and as_rapidocr.shape[1] >= 1.15 * scan.width
     assert abs(given.shape[0] - scan.height) <= 16 and abs(given.shape[1] - scan.width) <= 16
-    # scanned at 0.6 of that (characters 12 px high), rapidocr enlarges it twice over; it is enlarged until they are 20
+    # scanned at 0.6 of that (characters 12 px high), rapidocr enlarges it 2x; it is enlarged until they are 20 px
     given, as_rapidocr = shown(scan.resize((round(scan.width * 0.6), round(scan.height * 0.6)), Image.Resampling.LANCZOS))
     assert as_rapidocr is not None and given.shape[1] <= 0.9 * as_rapidocr.shape[1]
-    print_height = page_character_height(ink(((given * 0.5 + 0.5) * 255).astype(np.uint8)), MIN_CHARACTERS)
+    print_height = print_in(given)
     assert print_height is not None and 0.75 * ENLARGED_PRINT <= print_height <= 1.35 * ENLARGED_PRINT
     # a form at half its scanned size, its characters 4-6 px high, is enlarged as rapidocr enlarges it (1.9x), and a
     # large image holding a few big words (a sign) is shown as rapidocr sizes it

@@ -53,7 +53,8 @@ MEASURED_SIDE = 1000
 
 class DetectorInput(DetPreProcess):
     """rapidocr's DetPreProcess (resize to multiples of 32 within the detector's limits, normalise, channels
-    first), upscaling at most ``MAX_UPSCALE`` times and computed in float32. Made afresh for each image."""
+    first), upscaling at most ``MAX_UPSCALE`` times and only as far as the print needs, shrinking a large input's
+    large print, and computed in float32. Made afresh for each image."""
 
     def resize(self, img: np.ndarray) -> np.ndarray | None:
         if self.limit_type == "min":
