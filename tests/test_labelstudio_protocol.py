@@ -15,6 +15,8 @@ from fastapi.testclient import TestClient
 from label_studio_sdk.label_interface import LabelInterface
 
 from ocrserver.api.app import create_app
+from ocrserver.errors import InvalidRegion
+from ocrserver.labelstudio.annotations import labelled_regions, submitted_annotation
 from ocrserver.labelstudio.backend import PageCache
 from ocrserver.settings import load_settings
 from tests.conftest import REPO, SHARED
@@ -282,3 +284,32 @@ def test_decoded_pages_kept_for_interactive_calls_stay_within_their_memory_budge
     for task in range(3):
         few.put((task, "url"), page[task])
     assert [few.get((task, "url")) is not None for task in range(3)] == [False, True, True]
+
+
+def test_an_annotations_regions_are_read_with_their_text_and_label() -> None:
+    """What benchmarks/label_studio_set.py makes a set of: the captured annotation's rectangle, paired by id with its
+    transcription, in pixels; a rotated one turned about its top-left corner; one drawn on the turned image refused."""
+    annotation = capture("webhook_annotation_created_ui")["json"]["annotation"]
+    (region,) = labelled_regions(annotation["result"], 800, 400)
+    value = annotation["result"][0]["value"]
+    assert region.text == "interactive text" and region.label == "Text"
+    assert region.polygon[0] == pytest.approx((value["x"] * 8, value["y"] * 4))
+    assert region.polygon[2] == pytest.approx(((value["x"] + value["width"]) * 8, (value["y"] + value["height"]) * 4))
+    turned = copy.deepcopy(annotation["result"][0])
+    turned["value"].update(x=10, y=10, width=20, height=5, rotation=90)
+    (upright,) = labelled_regions([turned], 800, 400)
+    assert upright.text == "" and upright.polygon[0] == pytest.approx((80, 40))
+    assert upright.polygon[1] == pytest.approx((80, 40 + 160))  # the top edge runs down the page
+    turned["image_rotation"] = 90
+    with pytest.raises(InvalidRegion, match="turned 90 degrees"):
+        labelled_regions([turned], 800, 400)
+
+
+def test_the_truth_is_the_ground_truth_annotation_else_the_latest_never_a_skipped_one() -> None:
+    older = {"id": 1, "updated_at": "2026-11-20T10:00:00Z", "was_cancelled": False, "result": []}
+    newer = {"id": 2, "updated_at": "2026-11-21T10:00:00Z", "was_cancelled": False, "result": []}
+    skipped = {"id": 3, "updated_at": "2026-11-22T10:00:00Z", "was_cancelled": True, "result": []}
+    assert submitted_annotation({"annotations": [older, newer, skipped]}) == newer
+    assert submitted_annotation({"annotations": [{**older, "ground_truth": True}, newer]})["id"] == 1
+    assert submitted_annotation({"annotations": [skipped]}) is None
+    assert submitted_annotation({}) is None

@@ -15,17 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from ocrserver.errors import InvalidRegion, InvalidRequest, OcrServerError
-from ocrserver.geometry import rotated_rect_polygon
-from ocrserver.labelstudio.config import POLYGON_TAGS, RECTANGLE_TAGS, Control, OcrLabelConfig
+from ocrserver.errors import InvalidRequest, OcrServerError
+from ocrserver.labelstudio.annotations import drawn_polygon, is_geometry
+from ocrserver.labelstudio.config import POLYGON_TAGS, Control, OcrLabelConfig
 from ocrserver.labelstudio.files import LabelStudioFiles
 from ocrserver.result import Polygon, bbox_of, slant_of
 from ocrserver.service import OcrOptions, OcrService
 from ocrserver.settings import Settings
 
 log = logging.getLogger(__name__)
-
-GEOMETRY_TYPES = RECTANGLE_TAGS + POLYGON_TAGS
 
 
 class PageCache:
@@ -181,7 +179,7 @@ class LabelStudioBackend:
         page_height, page_width = page_image.shape[:2]
         width = _positive(drawn.get("original_width")) or page_width
         height = _positive(drawn.get("original_height")) or page_height
-        polygon = _drawn_polygon(drawn, width, height)
+        polygon = drawn_polygon(drawn, width, height)
         scale_x, scale_y = page_width / width, page_height / height
         polygon = [(x * scale_x, y * scale_y) for x, y in polygon]
         result = self.service.read_images([page_image], OcrOptions(level="line", regions=[polygon]))
@@ -250,29 +248,9 @@ def _last_drawn_region(context: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(items, list):
         raise InvalidRequest("params.context.result must be a list of regions.")
     for item in reversed(items):
-        if isinstance(item, dict) and str(item.get("type", "")).lower() in GEOMETRY_TYPES and isinstance(item.get("value"), dict):
+        if is_geometry(item):
             return item
     return None
-
-
-def _drawn_polygon(item: dict[str, Any], width: float, height: float) -> Polygon:
-    value = item["value"]
-    try:
-        if str(item.get("type")).lower() in POLYGON_TAGS:
-            points = [(float(x) * width / 100, float(y) * height / 100) for x, y in value["points"]]
-            if len(points) < 3:
-                raise InvalidRegion("The drawn polygon has fewer than 3 points.")
-            return points
-        x, y = float(value["x"]) * width / 100, float(value["y"]) * height / 100
-        w, h = float(value["width"]) * width / 100, float(value["height"]) * height / 100
-        rotation = float(value.get("rotation") or 0.0)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidRegion(f"The drawn region's value is incomplete or not numeric: {exc}") from exc
-    if not all(math.isfinite(v) for v in (x, y, w, h, rotation)):
-        raise InvalidRegion("The drawn region's x, y, width, height and rotation must be finite numbers.")
-    if w <= 0 or h <= 0:
-        raise InvalidRegion("The drawn region has no area.")
-    return rotated_rect_polygon(x, y, w, h, rotation)
 
 
 def _clamp(value: float, low: float = 0.0, high: float = 100.0) -> float:
