@@ -149,7 +149,8 @@ def main() -> None:
     parser.add_argument("--url", help="use a running server instead of starting one")
     parser.add_argument("--data", type=Path, default=DATA,
                         help="a labelled set laid out as ocr-dev is (images/, labels/: its README), e.g. your own "
-                             f"documents (default: {DATA})")
+                             "documents, or a Label Studio project's annotations (label_studio_set.py makes one) "
+                             f"(default: {DATA})")
     parser.add_argument("--engines", default="ppocr,ppocr-tiny,tesseract")
     parser.add_argument("--task", default="box,page")
     parser.add_argument("--limit", type=int, default=0, help="images (0 = all 61)")
