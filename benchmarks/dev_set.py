@@ -15,6 +15,7 @@ on the same regions). Full JSON summaries go to --out-dir.
     python benchmarks/dev_set.py --task page --skew 4                   # pages scanned 4 degrees askew
     python benchmarks/dev_set.py --task page --stack 3                  # each page in an image three pages long
     python benchmarks/dev_set.py --task page --dim                      # pages photographed in dim light
+    python benchmarks/dev_set.py --task page --tilt 0.12                # pages photographed at an angle
     python benchmarks/dev_set.py --task page --scale 0.35               # pages in small images
     python benchmarks/dev_set.py --task box --skew 4                    # boxes drawn upright on them
 """
@@ -89,10 +90,11 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--task", args.task, "--concurrency", str(concurrency), "--warmup", "2",
         "--out", str(out), "--quiet",
     ]
-    if args.turn or args.frame or args.skew or args.loose or args.wide or args.stack or args.scale != 1 or args.dim:
+    if args.turn or args.frame or args.skew or args.tilt or args.loose or args.wide or args.stack or args.scale != 1 or args.dim:
         command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
                     "--adapter-arg", f"scale={args.scale}", "--adapter-arg", f"dim={int(args.dim)}",
-                    "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"loose={args.loose}",
+                    "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"tilt={args.tilt}",
+                    "--adapter-arg", f"loose={args.loose}",
                     "--adapter-arg", f"wide={args.wide}",
                     "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}"]
     if args.as_text:
@@ -175,6 +177,9 @@ def main() -> None:
                              "as a box dragged past the end of its line")
     parser.add_argument("--scale", type=float, default=1,
                         help="page task: send each page scaled by this factor (a small photo), its lines scaled back")
+    parser.add_argument("--tilt", type=float, default=0,
+                        help="page task: send each page as photographed at an angle from in front of its bottom edge "
+                             "on a grey table, its top edge this fraction of its width shorter at each end (0.12)")
     parser.add_argument("--dim", action="store_true",
                         help="page task: send each page as photographed in dim light on a grey table (a JPEG)")
     parser.add_argument("--stack", type=int, default=0,
@@ -198,6 +203,7 @@ def main() -> None:
             for engine in args.engines.split(","):
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
                 sent = (f"_turn{args.turn}" if args.turn else "") + (f"_skew{args.skew:g}" if args.skew else "") + (
+                    f"_tilt{args.tilt:g}" if args.tilt else "") + (
                     f"_frame{args.frame}" if args.frame else "") + (f"_loose{args.loose:g}" if args.loose else "") + (
                     f"_wide{args.wide:g}" if args.wide else "") + (
                     f"_stack{args.stack}" if args.stack else "") + ("_text" if args.as_text else "") + (
@@ -210,6 +216,7 @@ def main() -> None:
     print(f"\ndev set {args.data.name}: limit={args.limit or 'all'} max_boxes={args.max_boxes or 'all'} "
           f"concurrency={args.concurrency} workers={args.workers} precision={args.precision or 'server default'}"
           f"{f' turned {args.turn} degrees' if args.turn else ''}{f' {args.skew:g} degrees askew' if args.skew else ''}"
+          f"{f' photographed tilted {args.tilt:g}' if args.tilt else ''}"
           f"{f' in a {args.frame} px photo' if args.frame else ''}"
           f"{f' drawn with {args.loose:g}x their height of paper around' if args.loose else ''}"
           f"{f' drawn {args.wide:g}x their width past their end' if args.wide else ''}"
