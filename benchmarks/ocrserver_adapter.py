@@ -51,7 +51,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from ocrserver.deskew import turned
-from ocrserver.geometry import shifted, turned_back
+from ocrserver.geometry import perspective_mapped, shifted, turned_back
 from ocrserver.result import Polygon
 
 
@@ -122,7 +122,7 @@ class OcrServer:
             back.append(askew.to_page)
         if self.tilt:
             sent, perspective = photographed_at_an_angle(sent, self.tilt)
-            back.append(partial(_through, matrix=np.linalg.inv(perspective)))
+            back.append(partial(perspective_mapped, homography=np.linalg.inv(perspective)))
         if self.frame is not None:
             photo = Image.fromarray(self.frame)
             # a little left of and above the middle, as a hand-held photo frames a document
@@ -210,12 +210,6 @@ def photographed_at_an_angle(page: Image.Image, tilt: float) -> tuple[Image.Imag
     photo = cv2.warpPerspective(np.asarray(page), matrix, (width + 2 * margin, height + 2 * margin),
                                 flags=cv2.INTER_AREA, borderValue=(120, 120, 120))
     return Image.fromarray(photo), matrix
-
-
-def _through(polygon: Polygon, matrix: np.ndarray) -> Polygon:
-    """``polygon`` moved through a perspective ``matrix``."""
-    moved = cv2.perspectiveTransform(np.float32(polygon).reshape(-1, 1, 2), matrix).reshape(-1, 2)
-    return [(float(x), float(y)) for x, y in moved]
 
 
 def in_dim_light(page: Image.Image) -> tuple[Image.Image, int, int]:

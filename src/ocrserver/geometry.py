@@ -161,11 +161,11 @@ class RectifiedCrop:
 
     def map_polygon(self, polygon: Polygon) -> Polygon:
         """A polygon in crop pixels, on the page."""
-        return _transformed(polygon, self.to_page)
+        return perspective_mapped(polygon, self.to_page)
 
     def polygon_in_crop(self, polygon: Polygon) -> Polygon:
         """A polygon on the page, in crop pixels."""
-        return _transformed(polygon, self.to_crop)
+        return perspective_mapped(polygon, self.to_crop)
 
     def columns(self, left: int, right: int) -> RectifiedCrop:
         """The crop's columns ``left`` to ``right`` (excluded), mapping to the page as they did."""
@@ -181,7 +181,8 @@ class RectifiedCrop:
         return self.map_polygon([(min(max(x, left), right), min(max(y, top), bottom)) for x, y in polygon])
 
 
-def _transformed(polygon: Polygon, homography: np.ndarray) -> Polygon:
+def perspective_mapped(polygon: Polygon, homography: np.ndarray) -> Polygon:
+    """A polygon moved by a 3 x 3 perspective map (as ``cv2.warpPerspective`` takes one)."""
     if not polygon:
         return []
     pts = np.array(polygon, dtype=np.float64).reshape(-1, 1, 2)

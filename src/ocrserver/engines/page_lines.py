@@ -31,6 +31,7 @@ from ocrserver.geometry import shifted, turned_180, turned_back
 from ocrserver.imaging import bgr_array
 from ocrserver.layout import group_into_blocks, split_into_words
 from ocrserver.marks_apart import kept_readings, marks_apart
+from ocrserver.perspective import flattened
 from ocrserver.result import Block, Line, Polygon, bbox_of, length_weighted_confidence, with_polygons_mapped
 
 # A page scanned sideways reads its words as surely from rapidocr's quarter-turned tall lines as upright (a dev-set
@@ -52,7 +53,8 @@ class PageLineFinder:
     """PP-OCR's way through a page up to reading its lines, and after: the lines found by the detector, the page
     turned by one orientation verdict, then grouped into blocks in reading order, their boxes fitted to their print.
     What reads the lines is the caller's (``PPOCREngine.read_page``: rapidocr's recogniser; tesseract.py:
-    Tesseract). A dim photo or faded print is read stretched to the full grey scale (exposure.py). A photo larger
+    Tesseract). A dim photo or faded print is read stretched to the full grey scale (exposure.py), a page photographed
+    at an angle flattened (perspective.py). A photo larger
     than rapidocr reads (it shrinks it to ``max_side_len``) whose text was found small is read where the text is, at
     the photo's own resolution (closer_look.py), and its shrunk lines are never read. A page whose lines mostly
     stand on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read turned upright; its lines
@@ -68,8 +70,16 @@ class PageLineFinder:
         return self._page.text_cls
 
     def blocks(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
-        """The page's blocks, its boxes on the image as sent, each line the detector found read by ``read_lines``."""
+        """The page's blocks, its boxes on the image as sent, each line the detector found read by ``read_lines``.
+        A page photographed at an angle is read flattened (perspective.py)."""
         image = with_full_contrast(image)
+        flat = flattened(image)
+        if flat is not None:
+            return with_polygons_mapped(self._blocks_seen(flat.image, read_lines), flat.on_photo)
+        return self._blocks_seen(image, read_lines)
+
+    def _blocks_seen(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
+        """The blocks of the image as it is to be read, looked at closer where its text came out small."""
         detection = detect(self._page, bgr_array(image))
         area = area_to_read_closer(detection.text_boxes, image.width, image.height, self._page.max_side_len)
         if area is not None:
