@@ -54,9 +54,9 @@ class PageLineFinder:
     turned by one orientation verdict, then grouped into blocks in reading order, their boxes fitted to their print.
     What reads the lines is the caller's (``PPOCREngine.read_page``: rapidocr's recogniser; tesseract.py:
     Tesseract). A dim photo or faded print is read stretched to the full grey scale (exposure.py), a page photographed
-    at an angle flattened (perspective.py). A photo larger
-    than rapidocr reads (it shrinks it to ``max_side_len``) whose text was found small is read where the text is, at
-    the photo's own resolution (closer_look.py), and its shrunk lines are never read. A page whose lines mostly
+    at an angle flattened (perspective.py). A photo larger than rapidocr reads (it shrinks it to ``max_side_len``)
+    whose text was found small is read where the text is, at the photo's own resolution (closer_look.py), and its
+    shrunk lines are never read. A page whose lines mostly
     stand on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read turned upright; its lines
     as sent are read too only when that reading is unsure (``SURE_UPRIGHT``), and kept when it is clearly less sure
     than them (``SIDEWAYS_SLACK``)."""
