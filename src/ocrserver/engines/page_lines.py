@@ -56,10 +56,9 @@ class PageLineFinder:
     Tesseract). A dim photo or faded print is read stretched to the full grey scale (exposure.py), a page photographed
     at an angle flattened (perspective.py). A photo larger than rapidocr reads (it shrinks it to ``max_side_len``)
     whose text was found small is read where the text is, at the photo's own resolution (closer_look.py), and its
-    shrunk lines are never read. A page whose lines mostly
-    stand on end (scanned sideways: rapidocr reads each tall line turned a quarter) is read turned upright; its lines
-    as sent are read too only when that reading is unsure (``SURE_UPRIGHT``), and kept when it is clearly less sure
-    than them (``SIDEWAYS_SLACK``)."""
+    shrunk lines are never read. A page whose lines mostly stand on end (scanned sideways: rapidocr reads each tall
+    line turned a quarter) is read turned upright; its lines as sent are read too only when that reading is unsure
+    (``SURE_UPRIGHT``), and kept when it is clearly less sure than them (``SIDEWAYS_SLACK``)."""
 
     def __init__(self, page: Any) -> None:
         self._page = page  # a rapidocr page pipeline (ppocr._page_finder): detector and orientation vote loaded
