@@ -21,7 +21,7 @@ from ocrserver.geometry import perspective_mapped
 from ocrserver.perspective import flattened, page_corners
 from ocrserver.result import bbox_of
 from tests.conftest import load_label
-from tests.helpers import bag_of_words_f1, cer, encode, iou, normalize
+from tests.helpers import bag_of_words_f1, cer, encode, font, iou, normalize, render_lines
 
 
 def _image_b64(dev_data: Path, label: dict) -> str:
@@ -670,9 +670,16 @@ def test_only_a_page_seen_whole_and_photographed_at_an_angle_is_flattened(dev_da
     on_photo = np.asarray(flat.on_photo([tuple(corner) for corner in corners]))
     assert on_photo == pytest.approx(np.asarray(perspective_mapped([(0, 0), (scan.width, 0), (scan.width, scan.height),
                                                                      (0, scan.height)], perspective)), abs=6)
-    # read as sent: the scan itself, the page lying square on the table or askew on it, the photo cut by its frame
+    # read as sent: the scan itself, the page lying square on the table or askew on it, the photo cut by its frame,
+    # and a page whose heading is printed in white on a dark band across its top: the outline found (the paper below
+    # the band) would leave the heading out
     square, _ = photographed_at_an_angle(scan, 0.0)
     askew = square.rotate(8, expand=True, fillcolor=(120, 120, 120))
     cut = photo.crop((0, photo.height // 4, photo.width, photo.height))
-    for sent in (scan, square, askew, cut):
+    headed = render_lines(["Invoice 4471 from Harbour Supplies", "Delivered on 3 March", "Total due 1,250.00"],
+                          width=800, margin=140).image
+    ImageDraw.Draw(headed).rectangle((0, 0, headed.width, 100), fill="black")
+    ImageDraw.Draw(headed).text((40, 30), "ACME TRADING COMPANY", fill="white", font=font(40))
+    headed_photo, _ = photographed_at_an_angle(headed, 0.15)
+    for sent in (scan, square, askew, cut, headed_photo):
         assert flattened(sent) is None

@@ -4,9 +4,11 @@ A receipt or form photographed on a table from in front of its bottom edge comes
 lines' print smaller and the gaps between their fields narrower, its letters slanting in towards the middle. PP-OCR's
 detector then joins a form's label and value into one line (``Time`` and ``1:45 P.M.``), misses lone digits, and
 Tesseract misreads the slanted letters. Here the page's outline is looked for (the largest bright region, paper on a
-darker table, seen whole and four-cornered), and where its opposite sides differ in length by ``MIN_KEYSTONE`` or
-more the photo is warped so that the page is a rectangle again (with a margin of ``EDGE`` of it around), and read so;
-the lines' polygons are put back onto the photo.
+darker table, seen whole and four-cornered, with nothing as bright as paper outside it), and where its opposite sides
+differ in length by ``MIN_KEYSTONE`` or more the photo is warped so that the page is a rectangle again (with a margin
+of ``EDGE`` of it around), and read so; the lines' polygons are put back onto the photo. What lies outside the outline
+is not read, so an outline with print or paper beyond it (a heading in white on a dark band across the page's top
+bounds the paper below it) is not taken for the page's.
 
 Dev pages photographed at an angle through the server (``benchmarks/dev_set.py --task page --tilt 0.2``, the top edge
 0.2 of the width shorter at each end), det F1 / BoW F1: ppocr 0.815 / 0.871 -> 0.844 / 0.878, tesseract 0.794 / 0.649
@@ -32,6 +34,10 @@ MIN_PAGE_SHARE = 0.2  # the page covers at least this share of the photo
 MIN_KEYSTONE = 1.05  # one of two opposite sides at least this many times the other's length: photographed at an angle
 EDGE = 0.03  # the share of the page's width and height kept around it in the flattened image
 BORDER = 0.01  # an outline corner this close to the photo's edge (a share of its side): the page is cut by the frame
+# Outside the page's outline at most this share of its area may be as bright as paper: more is print or paper the
+# outline leaves out (a heading in white on a dark band across the page's top, a scanner's lid, other papers on the
+# desk), which the flattened page would lose.
+MAX_PAPER_OUTSIDE = 0.001
 
 
 @dataclass(frozen=True)
@@ -67,13 +73,14 @@ def flattened(image: Image.Image) -> Flattened | None:
 def page_corners(image: Image.Image) -> np.ndarray | None:
     """The four corners of the page in ``image`` (top-left, top-right, bottom-right, bottom-left, float32 px): the
     outline of its largest bright region (Otsu's threshold), where that covers ``MIN_PAGE_SHARE`` of it, its convex
-    hull comes down to four corners, and none lies on the image's edge. None otherwise."""
+    hull comes down to four corners, none lies on the image's edge, and little else is as bright
+    (``MAX_PAPER_OUTSIDE``). None otherwise."""
     grey = np.asarray(image.convert("L"))
     scale = min(1.0, MEASURED_SIDE / max(grey.shape))
     if scale < 1.0:
         grey = cv2.resize(grey, (round(grey.shape[1] * scale), round(grey.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-    _, paper = cv2.threshold(cv2.GaussianBlur(grey, (5, 5), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    paper = cv2.morphologyEx(paper, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))  # print inside the page is paper
+    _, bright = cv2.threshold(cv2.GaussianBlur(grey, (5, 5), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    paper = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))  # print inside the page is paper
     contours, _ = cv2.findContours(paper, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
@@ -88,6 +95,14 @@ def page_corners(image: Image.Image) -> np.ndarray | None:
         return None
     sums, differences = quad.sum(axis=1), quad[:, 1] - quad[:, 0]
     ordered = quad[[np.argmin(sums), np.argmin(differences), np.argmax(sums), np.argmax(differences)]]
-    if len({tuple(corner) for corner in ordered}) != 4:
+    if len({tuple(corner) for corner in ordered}) != 4 or _paper_outside(outline, paper) > MAX_PAPER_OUTSIDE:
         return None
     return (ordered / scale).astype(np.float32)
+
+
+def _paper_outside(outline: np.ndarray, paper: np.ndarray) -> float:
+    """How much of the photo is as bright as paper (``paper``: 255 there) outside the page's ``outline`` (a contour),
+    as a share of the page's area."""
+    page = np.zeros_like(paper)
+    cv2.drawContours(page, [outline], -1, 255, thickness=cv2.FILLED)
+    return np.count_nonzero((paper > 0) & (page == 0)) / max(1.0, float(np.count_nonzero(page)))
