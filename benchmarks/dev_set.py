@@ -90,10 +90,10 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--task", args.task, "--concurrency", str(concurrency), "--warmup", "2",
         "--out", str(out), "--quiet",
     ]
-    if args.turn or args.frame or args.skew or args.tilt or args.loose or args.wide or args.stack or args.scale != 1 or args.dim:
+    if args.turn or args.frame or args.skew or args.tilt or args.cut or args.loose or args.wide or args.stack or args.scale != 1 or args.dim:
         command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
                     "--adapter-arg", f"scale={args.scale}", "--adapter-arg", f"dim={int(args.dim)}",
-                    "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"tilt={args.tilt}",
+                    "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"tilt={args.tilt}", "--adapter-arg", f"cut={args.cut}",
                     "--adapter-arg", f"loose={args.loose}",
                     "--adapter-arg", f"wide={args.wide}",
                     "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}"]
@@ -180,6 +180,9 @@ def main() -> None:
     parser.add_argument("--tilt", type=float, default=0,
                         help="page task: send each page as photographed at an angle from in front of its bottom edge "
                              "on a grey table, its top edge this fraction of its width shorter at each end (0.12)")
+    parser.add_argument("--cut", type=float, default=0,
+                        help="page task: send each page photographed (with --tilt, at that angle) from so close that the "
+                             "frame cuts this share of its height off at its top and at its bottom (0.1)")
     parser.add_argument("--dim", action="store_true",
                         help="page task: send each page as photographed in dim light on a grey table (a JPEG)")
     parser.add_argument("--stack", type=int, default=0,
@@ -203,7 +206,7 @@ def main() -> None:
             for engine in args.engines.split(","):
                 name = engine if len(precisions) == 1 else f"{engine} ({precision})"
                 sent = (f"_turn{args.turn}" if args.turn else "") + (f"_skew{args.skew:g}" if args.skew else "") + (
-                    f"_tilt{args.tilt:g}" if args.tilt else "") + (
+                    f"_tilt{args.tilt:g}" if args.tilt else "") + (f"_cut{args.cut:g}" if args.cut else "") + (
                     f"_frame{args.frame}" if args.frame else "") + (f"_loose{args.loose:g}" if args.loose else "") + (
                     f"_wide{args.wide:g}" if args.wide else "") + (
                     f"_stack{args.stack}" if args.stack else "") + ("_text" if args.as_text else "") + (
@@ -217,6 +220,7 @@ def main() -> None:
           f"concurrency={args.concurrency} workers={args.workers} precision={args.precision or 'server default'}"
           f"{f' turned {args.turn} degrees' if args.turn else ''}{f' {args.skew:g} degrees askew' if args.skew else ''}"
           f"{f' photographed tilted {args.tilt:g}' if args.tilt else ''}"
+          f"{f', cut {args.cut:g} at top and bottom by the frame' if args.cut else ''}"
           f"{f' in a {args.frame} px photo' if args.frame else ''}"
           f"{f' drawn with {args.loose:g}x their height of paper around' if args.loose else ''}"
           f"{f' drawn {args.wide:g}x their width past their end' if args.wide else ''}"

@@ -44,14 +44,15 @@ def test_one_run_prints_the_table_and_the_interactive_comparison(tmp_path: Path,
 
 
 @pytest.mark.timeout(600)
-def test_pages_sent_turned_askew_tilted_and_photographed_are_scored_on_the_labelled_page(tmp_path: Path, dev_data: Path) -> None:
+def test_pages_sent_turned_askew_tilted_cut_and_photographed_are_scored_on_the_labelled_page(tmp_path: Path, dev_data: Path) -> None:
     stdout = run_dev_set(tmp_path, "--engines", "ppocr-tiny", "--task", "box,page", "--turn", "90", "--skew", "3",
-                         "--tilt", "0.1", "--frame", "2500", "--limit", "1", "--max-boxes", "4", "--concurrency", "1",
+                         "--tilt", "0.1", "--cut", "0.05", "--frame", "2500", "--limit", "1", "--max-boxes", "4", "--concurrency", "1",
                          "--interactive-boxes", "0")
-    assert "turned 90 degrees 3 degrees askew photographed tilted 0.1 in a 2500 px photo" in stdout
-    summary = json.loads((tmp_path / "dev_ppocr-tiny_default_c1_turn90_skew3_tilt0.1_frame2500.json").read_text())
-    # lines found on the photo of the turned, askew, tilted page match the labelled lines only when mapped back onto the page
-    # (the form as scanned: 0.70)
+    assert ("turned 90 degrees 3 degrees askew photographed tilted 0.1, cut 0.05 at top and bottom by the frame in a 2500 "
+            "px photo") in stdout
+    summary = json.loads((tmp_path / "dev_ppocr-tiny_default_c1_turn90_skew3_tilt0.1_cut0.05_frame2500.json").read_text())
+    # lines found on the photo of the turned, askew, tilted, cut page match the labelled lines only when mapped back onto
+    # the page (the form as scanned: 0.70)
     assert summary["page"]["det_f1"] >= 0.5
     assert summary["box"]["n"] == 4 and summary["box"]["cer_ci"] < 0.3  # boxes cut upright from the askew page
 
