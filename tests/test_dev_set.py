@@ -635,28 +635,33 @@ def test_the_detector_is_shown_large_print_at_16_px_and_small_print_enlarged_no_
     assert as_rapidocr is not None and given.shape[:2] == as_rapidocr.shape[:2]
 
 
-@pytest.mark.parametrize(("engine", "found_at_least", "bow_at_least"), [("ppocr", 0.8, 0.95), ("tesseract", 0.8, 0.6)])
-def test_a_receipt_photographed_at_an_angle_reads_like_its_scan(client: TestClient, dev_data: Path, engine: str,
+@pytest.mark.parametrize(("engine", "cut", "found_at_least", "bow_at_least"),
+                         [("ppocr", 0, 0.8, 0.95), ("tesseract", 0, 0.8, 0.6), ("tesseract", 0.1, 0.85, 0.6)])
+def test_a_receipt_photographed_at_an_angle_reads_like_its_scan(client: TestClient, dev_data: Path, engine: str, cut: float,
                                                                 found_at_least: float, bow_at_least: float) -> None:
     # the receipt photographed on a table from in front of its bottom edge, its top edge 0.2 of its width shorter at
     # each end: read as sent, PP-OCR's detector joined fields at the top, where the print is smallest, and Tesseract
     # misread the slanted letters (58 / 60 of its 79 lines found, BoW F1 0.94 / 0.63); the page is now flattened
-    # before its lines are looked for (perspective.py): 68 / 71, 0.96 / 0.66
+    # before its lines are looked for (perspective.py): 68 / 71, 0.96 / 0.66. Photographed from closer, the frame
+    # cutting a tenth of its height off at its top and its bottom, only its sides show the angle: Tesseract found 55
+    # of the 74 lines left in the photo (BoW F1 0.61) before such a page was flattened too, 66 (0.62) since
     label = load_label(dev_data, "sroie_332")
     scan = Image.open(dev_data / "images" / label["image"]).convert("RGB")
-    photo, perspective = photographed_at_an_angle(scan, 0.2)  # as the benchmark sends it (dev_set.py --tilt 0.2)
+    # as the benchmark sends it (dev_set.py --tilt 0.2, --cut 0.1)
+    photo, perspective = photographed_at_an_angle(scan, 0.2, cut)
     body = {"image_base64": base64.b64encode(encode(photo)).decode(), "lang": "en", "engine": engine, "level": "line"}
     page = client.post("/v1/ocr", json=body).json()["pages"][0]
     to_scan = np.linalg.inv(perspective)
     found = [bbox_of(perspective_mapped([tuple(point) for point in line["polygon"]], to_scan))
              for block in page["blocks"] for line in block["lines"]]
-    truth = _truth(label)
+    truth = [region for region in _truth(label)
+             if cut * scan.height < (region["bbox"][1] + region["bbox"][3]) / 2 < (1 - cut) * scan.height]
     matched = [region for region in truth if any(iou(box, region["bbox"]) > 0.5 for box in found)]
     assert len(matched) >= found_at_least * len(truth)
     assert bag_of_words_f1(page["text"], " ".join(region["text"] for region in truth)) >= bow_at_least
 
 
-def test_only_a_page_seen_whole_and_photographed_at_an_angle_is_flattened(dev_data: Path) -> None:
+def test_only_a_page_whose_outline_shows_it_photographed_at_an_angle_is_flattened(dev_data: Path) -> None:
     scan = Image.open(dev_data / "images" / "funsd_0011899960.png").convert("RGB")
     photo, perspective = photographed_at_an_angle(scan, 0.12)
     flat = flattened(photo)
@@ -670,16 +675,31 @@ def test_only_a_page_seen_whole_and_photographed_at_an_angle_is_flattened(dev_da
     on_photo = np.asarray(flat.on_photo([tuple(corner) for corner in corners]))
     assert on_photo == pytest.approx(np.asarray(perspective_mapped([(0, 0), (scan.width, 0), (scan.width, scan.height),
                                                                      (0, scan.height)], perspective)), abs=6)
-    # read as sent: the scan itself, the page lying square on the table or askew on it, the photo cut by its frame,
-    # and a page whose heading is printed in white on a dark band across its top: the outline found (the paper below
-    # the band) would leave the heading out
+    # photographed from closer, the frame cutting the page's top off, or its top and its bottom: its own sides show
+    # the angle, and come out upright
+    for closer in (photo.crop((0, photo.height // 4, photo.width, photo.height)),
+                   photographed_at_an_angle(scan, 0.12, 0.1)[0]):
+        flat = flattened(closer)
+        assert flat is not None
+        corners = page_corners(flat.image)
+        assert corners is not None
+        assert abs(corners[0, 0] - corners[3, 0]) < 0.01 * flat.image.width > abs(corners[1, 0] - corners[2, 0])
+    # read as sent: the scan itself, the page lying square on the table or askew on it, the photo cut at the page's
+    # corner (on two neighbouring sides), or across it aslant (the photo turned 8 degrees, then its top and bottom
+    # cut: the corners the frame makes are no rectangle's on the page), a page on a table in dim light that fades
+    # across the photo (the table at its bright end is as bright as the paper at its dim one, so the outline found
+    # runs off the frame, its sides where the light fades), and a page whose heading is printed in white on a dark
+    # band across its top: the outline found (the paper below the band) would leave the heading out
     square, _ = photographed_at_an_angle(scan, 0.0)
     askew = square.rotate(8, expand=True, fillcolor=(120, 120, 120))
-    cut = photo.crop((0, photo.height // 4, photo.width, photo.height))
+    at_its_corner = photo.crop((photo.width // 4, photo.height // 4, photo.width, photo.height))
+    turned = photo.rotate(8, expand=True, fillcolor=(120, 120, 120))
+    aslant = turned.crop((0, turned.height // 4, turned.width, 3 * turned.height // 4))
+    dim, _, _ = in_dim_light(scan)
     headed = render_lines(["Invoice 4471 from Harbour Supplies", "Delivered on 3 March", "Total due 1,250.00"],
                           width=800, margin=140).image
     ImageDraw.Draw(headed).rectangle((0, 0, headed.width, 100), fill="black")
     ImageDraw.Draw(headed).text((40, 30), "ACME TRADING COMPANY", fill="white", font=font(40))
     headed_photo, _ = photographed_at_an_angle(headed, 0.15)
-    for sent in (scan, square, askew, cut, headed_photo):
+    for sent in (scan, square, askew, at_its_corner, aslant, dim, headed_photo):
         assert flattened(sent) is None

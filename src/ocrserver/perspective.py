@@ -4,7 +4,7 @@ A receipt or form photographed on a table from in front of its bottom edge comes
 lines' print smaller and the gaps between their fields narrower, its letters slanting in towards the middle. PP-OCR's
 detector then joins a form's label and value into one line (``Time`` and ``1:45 P.M.``), misses lone digits, and
 Tesseract misreads the slanted letters. Here the page's outline is looked for (the largest bright region, paper on a
-darker table, seen whole and four-cornered, with nothing as bright as paper outside it), and where its opposite sides
+darker table, four-cornered, with nothing as bright as paper outside it), and where its opposite sides
 differ in length by ``MIN_KEYSTONE`` or more the photo is warped so that the page is a rectangle again (with a margin
 of ``EDGE`` of it around), and read so; the lines' polygons are put back onto the photo. What lies outside the outline
 is not read, so an outline with print or paper beyond it (a heading in white on a dark band across the page's top
@@ -14,8 +14,18 @@ Dev pages photographed at an angle through the server (``benchmarks/dev_set.py -
 0.2 of the width shorter at each end), det F1 / BoW F1: ppocr 0.815 / 0.871 -> 0.844 / 0.878, tesseract 0.794 / 0.649
 -> 0.833 / 0.730 (docs/benchmarks.md). A page scanned, or lying square in the photo, or askew but not tilted, has
 opposite sides of one length and is read as sent (the dev pages so, in dim light or in a large photo: every figure
-the same); so is one whose outline cannot be told (a white page on a white table, a page cut by the photo's edge,
-where a side of the frame is no side of the page). Looking costs about 2 ms a page.
+the same); so is one whose outline cannot be told (a white page on a white table).
+
+A page photographed from closer runs off the photo: the frame cuts across it at its top, or its bottom, or both (a
+long receipt), or at its left or right. The outline is then the page's own sides and the frame's; the frame's sides
+join points of the page's sides, so the same four corners flatten it, its own sides upright. Since those sides are
+all there is to go by, each must be a clear edge (``MIN_EDGE_CONTRAST``): in a photo whose light fades across it,
+the table at its bright end can be as bright as the paper at its dim end, and the bright region then runs off the
+frame along where the light fades (the dev pages in dim light, ``--dim``: 40 of 61 outlines so, none an edge). A
+page cut at a corner, or on two neighbouring sides, is read as sent. Dev pages tilted 0.2 and cut 0.1 of their
+height at the top and the bottom (``--tilt 0.2 --cut 0.1``), det F1 / BoW F1: ppocr 0.789 / 0.840 -> 0.823 / 0.843,
+tesseract 0.778 / 0.620 -> 0.814 / 0.697 (the lines the frame cuts off missed alike). Looking costs about 2 ms a
+page.
 """
 
 from __future__ import annotations
@@ -38,6 +48,16 @@ BORDER = 0.01  # an outline corner this close to the photo's edge (a share of it
 # outline leaves out (a heading in white on a dark band across the page's top, a scanner's lid, other papers on the
 # desk), which the flattened page would lose.
 MAX_PAPER_OUTSIDE = 0.001
+# A page cut by the frame has fewer sides to go by: each of its own must be an edge, the photo at least this many
+# grey levels darker just outside it than just inside (``EDGE_PROBE`` px either side, on the photo as measured), not
+# where the light fades across a table as bright as the paper (a dim photo's Otsu threshold: 0-1 grey levels; the
+# dev pages' edges on the benchmark's table: 100-160).
+MIN_EDGE_CONTRAST = 20
+EDGE_PROBE = 4
+# ... and it must lie about upright across the cut, its two sides there leaning apart, not both one way by more than
+# this many degrees: the frame then cuts across it aslant, and the corners it makes are no rectangle's on the page
+# (flattened so, its print would be sheared; a page askew, not cut, has its own four corners and is flattened true)
+MAX_CUT_ASKEW = 3.0
 
 
 @dataclass(frozen=True)
@@ -52,7 +72,7 @@ class Flattened:
 
 def flattened(image: Image.Image) -> Flattened | None:
     """``image`` warped so that the page photographed at an angle in it is a rectangle; None where no page outline
-    is seen whole, or where its opposite sides are of one length (scanned, or lying square)."""
+    is seen (``page_corners``), or where its opposite sides are of one length (scanned, or lying square)."""
     corners = page_corners(image)
     if corners is None:
         return None
@@ -73,13 +93,15 @@ def flattened(image: Image.Image) -> Flattened | None:
 def page_corners(image: Image.Image) -> np.ndarray | None:
     """The four corners of the page in ``image`` (top-left, top-right, bottom-right, bottom-left, float32 px): the
     outline of its largest bright region (Otsu's threshold), where that covers ``MIN_PAGE_SHARE`` of it, its convex
-    hull comes down to four corners, none lies on the image's edge, and little else is as bright
-    (``MAX_PAPER_OUTSIDE``). None otherwise."""
+    hull comes down to four corners, none lies on the image's edge but where the frame cuts across the page
+    (``_cut_sides``; the page's own sides then clear edges), and little else is as bright (``MAX_PAPER_OUTSIDE``).
+    None otherwise."""
     grey = np.asarray(image.convert("L"))
     scale = min(1.0, MEASURED_SIDE / max(grey.shape))
     if scale < 1.0:
         grey = cv2.resize(grey, (round(grey.shape[1] * scale), round(grey.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-    _, bright = cv2.threshold(cv2.GaussianBlur(grey, (5, 5), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    blurred = cv2.GaussianBlur(grey, (5, 5), 0)
+    _, bright = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     paper = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))  # print inside the page is paper
     contours, _ = cv2.findContours(paper, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
@@ -89,15 +111,50 @@ def page_corners(image: Image.Image) -> np.ndarray | None:
         return None
     hull = cv2.convexHull(outline)
     quad = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2).astype(np.float32)
-    rows, columns = grey.shape
-    size = np.array([columns - 1, rows - 1], dtype=np.float32)
-    if len(quad) != 4 or np.any((quad < BORDER * size) | (quad > (1 - BORDER) * size)):
+    if len(quad) != 4:
         return None
     sums, differences = quad.sum(axis=1), quad[:, 1] - quad[:, 0]
     ordered = quad[[np.argmin(sums), np.argmin(differences), np.argmax(sums), np.argmax(differences)]]
-    if len({tuple(corner) for corner in ordered}) != 4 or _paper_outside(outline, paper) > MAX_PAPER_OUTSIDE:
+    if len({tuple(corner) for corner in ordered}) != 4:
+        return None
+    cut = _cut_sides(ordered, grey.shape)
+    if cut is None or _paper_outside(outline, paper) > MAX_PAPER_OUTSIDE:
+        return None
+    if any(cut) and (_askew_across_the_cut(ordered, cut) > MAX_CUT_ASKEW
+                     or min(_edge_contrasts(ordered, blurred, [not side for side in cut])) < MIN_EDGE_CONTRAST):
         return None
     return (ordered / scale).astype(np.float32)
+
+
+def _askew_across_the_cut(corners: np.ndarray, cut: list[bool]) -> float:
+    """How far, in degrees, the two sides of an outline that run across the frame's cut (left and right where the top
+    or the bottom is cut) lean the same way: 0 where they lean apart evenly, as a page photographed at an angle from
+    in front of it shows them."""
+    first, second = (1, 3) if cut[0] or cut[2] else (0, 2)
+    directions = []
+    for side in (first, second):
+        start, end = corners[side], corners[(side + 1) % 4]
+        along = end - start if side < 2 else start - end  # both pointing down (left and right) or right (top, bottom)
+        directions.append(np.degrees(np.arctan2(along[0], along[1]) if first == 1 else np.arctan2(along[1], along[0])))
+    return abs(float(np.mean(directions)))
+
+
+def _cut_sides(corners: np.ndarray, shape: tuple[int, ...]) -> list[bool] | None:
+    """Which sides of an outline (``corners``: top-left, top-right, bottom-right, bottom-left; side k runs from
+    corner k to the next: top, right, bottom, left) the photo's frame cuts across the page: both its corners on the
+    frame's side at that end. None where the page is not seen well enough to flatten: a corner on the frame but on
+    no such side (the page cut at a corner), or two neighbouring sides cut, or three."""
+    rows, columns = shape[:2]
+    x, y = corners[:, 0], corners[:, 1]
+    near = np.stack([y < BORDER * (rows - 1), x > (1 - BORDER) * (columns - 1),  # top, right,
+                     y > (1 - BORDER) * (rows - 1), x < BORDER * (columns - 1)])  # bottom, left: frame side x corner
+    cut = [bool(near[side, side] and near[side, (side + 1) % 4]) for side in range(4)]
+    if sum(cut) > 2 or sum(cut) == 2 and cut not in ([True, False, True, False], [False, True, False, True]):
+        return None
+    on_cut_side = np.zeros(4, dtype=bool)
+    for side in np.flatnonzero(cut):
+        on_cut_side[[side, (side + 1) % 4]] = True
+    return None if (near.any(axis=0) & ~on_cut_side).any() else cut
 
 
 def _paper_outside(outline: np.ndarray, paper: np.ndarray) -> float:
@@ -106,3 +163,21 @@ def _paper_outside(outline: np.ndarray, paper: np.ndarray) -> float:
     page = np.zeros_like(paper)
     cv2.drawContours(page, [outline], -1, 255, thickness=cv2.FILLED)
     return np.count_nonzero((paper > 0) & (page == 0)) / max(1.0, float(np.count_nonzero(page)))
+
+
+def _edge_contrasts(corners: np.ndarray, grey: np.ndarray, sides: list[bool]) -> list[float]:
+    """How much darker than the page the photo (``grey``) is just outside each of the outline's ``sides`` wanted
+    (``EDGE_PROBE`` px either side of it, the median over points along it), grey levels."""
+    rows, columns = grey.shape
+    limits = np.array([columns - 1, rows - 1])
+    contrasts = []
+    for side in np.flatnonzero(sides):
+        start, end = corners[side], corners[(side + 1) % 4]
+        along = (end - start) / max(1e-6, float(np.linalg.norm(end - start)))
+        outward = np.array([along[1], -along[0]])  # the corners run clockwise on the photo
+        points = start + np.linspace(0.1, 0.9, 17)[:, None] * (end - start)
+        inside = (points - EDGE_PROBE * outward).round().astype(int).clip(0, limits)
+        outside = (points + EDGE_PROBE * outward).round().astype(int).clip(0, limits)
+        contrasts.append(float(np.median(grey[inside[:, 1], inside[:, 0]].astype(float)
+                                         - grey[outside[:, 1], outside[:, 0]])))
+    return contrasts
