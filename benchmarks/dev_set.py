@@ -16,6 +16,7 @@ on the same regions). Full JSON summaries go to --out-dir.
     python benchmarks/dev_set.py --task page --stack 3                  # each page in an image three pages long
     python benchmarks/dev_set.py --task page --dim                      # pages photographed in dim light
     python benchmarks/dev_set.py --task page --tilt 0.12                # pages photographed at an angle
+    python benchmarks/dev_set.py --task page --tilt 0.2 --cut 0.1       # ... from so close the frame cuts them
     python benchmarks/dev_set.py --task page --scale 0.35               # pages in small images
     python benchmarks/dev_set.py --task box --skew 4                    # boxes drawn upright on them
 """
