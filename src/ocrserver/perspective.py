@@ -130,13 +130,13 @@ def _askew_across_the_cut(corners: np.ndarray, cut: list[bool]) -> float:
     """How far, in degrees, the two sides of an outline that run across the frame's cut (left and right where the top
     or the bottom is cut) lean the same way: 0 where they lean apart evenly, as a page photographed at an angle from
     in front of it shows them."""
-    first, second = (1, 3) if cut[0] or cut[2] else (0, 2)
-    directions = []
-    for side in (first, second):
+    across = (1, 3) if cut[0] or cut[2] else (0, 2)  # right and left where the top or the bottom is cut
+    leans = []
+    for side in across:
         start, end = corners[side], corners[(side + 1) % 4]
-        along = end - start if side < 2 else start - end  # both pointing down (left and right) or right (top, bottom)
-        directions.append(np.degrees(np.arctan2(along[0], along[1]) if first == 1 else np.arctan2(along[1], along[0])))
-    return abs(float(np.mean(directions)))
+        dx, dy = end - start if side < 2 else start - end  # both running down the page, or both across it
+        leans.append(np.degrees(np.arctan2(dx, dy) if side % 2 else np.arctan2(dy, dx)))
+    return abs(float(np.mean(leans)))
 
 
 def _cut_sides(corners: np.ndarray, shape: tuple[int, ...]) -> list[bool] | None:
