@@ -83,7 +83,7 @@ def flattened(image: Image.Image) -> Flattened | None:
     if outline is None:
         return None
     corners, cut = outline
-    top, right, bottom, left = (float(np.linalg.norm(corners[(index + 1) % 4] - corners[index])) for index in range(4))
+    top, right, bottom, left = (float(np.linalg.norm(end - start)) for start, end in _sides(corners))
     if max(top, bottom) < MIN_KEYSTONE * min(top, bottom) and max(left, right) < MIN_KEYSTONE * min(left, right):
         return None
     width, height = max(top, bottom), max(left, right)
@@ -140,14 +140,21 @@ def _outline(image: Image.Image) -> tuple[np.ndarray, list[bool]] | None:
     return (ordered / scale).astype(np.float32), cut
 
 
+def _sides(corners: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """An outline's sides (top, right, bottom, left) from its ``corners`` (top-left, top-right, bottom-right,
+    bottom-left): each as its first corner and the next, clockwise on the photo."""
+    return [(corners[index], corners[(index + 1) % 4]) for index in range(4)]
+
+
 def _askew_across_the_cut(corners: np.ndarray, cut: list[bool]) -> float:
     """How far, in degrees, the two sides of an outline that run across the frame's cut (left and right where the top
     or the bottom is cut) lean the same way: 0 where they lean apart evenly, as a page photographed at an angle from
     in front of it shows them."""
     across = (1, 3) if cut[0] or cut[2] else (0, 2)  # right and left where the top or the bottom is cut
+    sides = _sides(corners)
     leans = []
     for side in across:
-        start, end = corners[side], corners[(side + 1) % 4]
+        start, end = sides[side]
         dx, dy = end - start if side < 2 else start - end  # both running down the page, or both across it
         leans.append(np.degrees(np.arctan2(dx, dy) if side % 2 else np.arctan2(dy, dx)))
     return abs(float(np.mean(leans)))
@@ -185,8 +192,9 @@ def _edge_contrasts(corners: np.ndarray, grey: np.ndarray, sides: list[bool]) ->
     rows, columns = grey.shape
     limits = np.array([columns - 1, rows - 1])
     contrasts = []
-    for side in np.flatnonzero(sides):
-        start, end = corners[side], corners[(side + 1) % 4]
+    for (start, end), wanted in zip(_sides(corners), sides, strict=True):
+        if not wanted:
+            continue
         along = (end - start) / max(1e-6, float(np.linalg.norm(end - start)))
         outward = np.array([along[1], -along[0]])  # the corners run clockwise on the photo
         points = start + np.linspace(0.1, 0.9, 17)[:, None] * (end - start)
