@@ -139,15 +139,20 @@ def _outline(image: Image.Image) -> tuple[np.ndarray, list[bool]] | None:
     if scale < 1.0:
         grey = cv2.resize(grey, (round(grey.shape[1] * scale), round(grey.shape[0] * scale)), interpolation=cv2.INTER_AREA)
     blurred = cv2.GaussianBlur(grey, (5, 5), 0)
-    outline = _outline_of(_bright(blurred), blurred)
-    if outline is None:
-        outline = _outline_of(_walled_off(blurred), blurred)
-        if outline is not None and np.median(_edge_contrasts(outline[0], _brightness(blurred), [True] * 4)) < MIN_WALL_CONTRAST:
-            outline = None
+    outline = _outline_of(_bright(blurred), blurred) or _walled_off_outline(blurred)
     if outline is None:
         return None
     corners, cut = outline
     return (corners / scale).astype(np.float32), cut
+
+
+def _walled_off_outline(grey: np.ndarray) -> tuple[np.ndarray, list[bool]] | None:
+    """``_outline_of`` what edges wall off from the frame (``_walled_off``), where that is brighter than what lies
+    just outside it along most of its outline (``MIN_WALL_CONTRAST``)."""
+    outline = _outline_of(_walled_off(grey), grey)
+    if outline is None or np.median(_edge_contrasts(outline[0], _brightness(grey), [True] * 4)) < MIN_WALL_CONTRAST:
+        return None
+    return outline
 
 
 def _bright(grey: np.ndarray) -> np.ndarray:
@@ -165,9 +170,9 @@ def _walled_off(grey: np.ndarray) -> np.ndarray:
     step = cv2.magnitude(cv2.Sobel(brightness, cv2.CV_32F, 1, 0, ksize=3),
                          cv2.Sobel(brightness, cv2.CV_32F, 0, 1, ksize=3))
     count, ground = cv2.connectedComponents((step <= WALL_STEP).astype(np.uint8), connectivity=4)
-    walled_off = np.full(count, 255, dtype=np.uint8)  # by piece of open ground; 0 (the edges themselves) walled off
-    walled_off[np.concatenate([ground[0], ground[-1], ground[:, 0], ground[:, -1]])] = 0
-    walled_off[0] = 255
+    walled_off = np.full(count, 255, dtype=np.uint8)  # by label: a piece of open ground, or 0 for the edges
+    walled_off[np.concatenate([ground[0], ground[-1], ground[:, 0], ground[:, -1]])] = 0  # the pieces the frame reaches
+    walled_off[0] = 255  # edges are walls
     return cv2.morphologyEx(walled_off[ground], cv2.MORPH_OPEN, np.ones((9, 9), np.uint8))
 
 
