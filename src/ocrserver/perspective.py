@@ -36,8 +36,8 @@ a form photographed from so close that its paper fills the photo is walled off t
 leave the print around it out. A page whose heading is printed in white on a dark band across its top is walled off
 whole, the heading in it. A page in dim light cut by the frame is read as sent: the frame's walls are open. Dev pages
 tilted 0.2 in dim light (``--tilt 0.2 --dim``): 0 of 61 flattened before, 59 now (the two signboard photos not); det
-F1 / BoW F1 ppocr 0.751 / 0.713 -> 0.785 / 0.719, tesseract 0.737 / 0.445 -> 0.769 / 0.495; the receipts gain most
-(ppocr det F1 0.845 -> 0.891), the forms' small print, blurred, is misread either way. Looking costs about 2 ms a page,
+F1 / BoW F1 ppocr 0.751 / 0.713 -> 0.783 / 0.713, tesseract 0.737 / 0.445 -> 0.770 / 0.487; the receipts gain most
+(ppocr det F1 0.845 -> 0.889), the forms' small print, blurred, is misread either way. Looking costs about 2 ms a page,
 5 ms where no bright region is the page (a scan).
 """
 
@@ -164,9 +164,11 @@ def _bright(grey: np.ndarray) -> np.ndarray:
 def _walled_off(grey: np.ndarray) -> np.ndarray:
     """What edges wall off from the photo's frame (255): a page in light that fades across the photo, whose table at
     its bright end is as bright as its paper at the dim end, but darker than the paper beside it all round. An edge is
-    a step in brightness by a share (``WALL_STEP``), not by grey levels, so that it counts as much in the dim end; thin
-    walled-off strips (a dim corner's grey levels stepping one by one, stretched apart) are left out."""
-    brightness = _brightness(grey)
+    a step in brightness by a share (``WALL_STEP``), not by grey levels, so that it counts as much in the dim end,
+    looked for on the photo smoothed (a 5 px median: a dim photo's grain, stretched to the full grey scale, stepped
+    as much from pixel to pixel); thin walled-off strips (a dim corner's grey levels stepping one by one, stretched
+    apart) are left out."""
+    brightness = _brightness(cv2.medianBlur(grey, 5))
     step = cv2.magnitude(cv2.Sobel(brightness, cv2.CV_32F, 1, 0, ksize=3),
                          cv2.Sobel(brightness, cv2.CV_32F, 0, 1, ksize=3))
     count, ground = cv2.connectedComponents((step <= WALL_STEP).astype(np.uint8), connectivity=4)
