@@ -731,7 +731,7 @@ def test_only_a_page_whose_outline_shows_it_photographed_at_an_angle_is_flattene
         assert abs(corners[0, 0] - corners[3, 0]) < 0.01 * flat.image.width > abs(corners[1, 0] - corners[2, 0])
     # read as sent: the scan itself, the page lying square on the table or askew on it, the photo cut at the page's
     # corner (on two neighbouring sides), or across it aslant (the photo turned 8 degrees, then its top and bottom
-    # cut: the corners the frame makes are no rectangle's on the page), and the scan on a table in dim light that
+    # cut: the corners the frame makes are no rectangle's on the page), the scan on a table in dim light that
     # fades across the photo (the bright region runs off the frame where the light fades, its sides no edges; the
     # page the edges wall off lies square), and a form photographed at an angle from so close that its paper fills
     # the photo, a ruled box across most of it and small print above and below: the box's rule walls it off, but with
