@@ -91,14 +91,13 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--adapter-arg", f"url={url}", "--adapter-arg", f"engine={engine}",
         "--task", args.task, "--concurrency", str(concurrency), "--warmup", "2",
         "--out", str(out), "--quiet",
+        # how each page or box is sent changed (the adapter sends them as they are where none is)
+        "--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
+        "--adapter-arg", f"scale={args.scale}", "--adapter-arg", f"dim={int(args.dim)}",
+        "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"tilt={args.tilt}", "--adapter-arg", f"cut={args.cut}",
+        "--adapter-arg", f"loose={args.loose}", "--adapter-arg", f"wide={args.wide}",
+        "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}",
     ]
-    if args.turn or args.frame or args.skew or args.tilt or args.cut or args.loose or args.wide or args.stack or args.scale != 1 or args.dim:
-        command += ["--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
-                    "--adapter-arg", f"scale={args.scale}", "--adapter-arg", f"dim={int(args.dim)}",
-                    "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"tilt={args.tilt}", "--adapter-arg", f"cut={args.cut}",
-                    "--adapter-arg", f"loose={args.loose}",
-                    "--adapter-arg", f"wide={args.wide}",
-                    "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}"]
     if args.as_text:
         command += ["--adapter-arg", "text=1"]
     if args.limit:
