@@ -18,6 +18,7 @@ on the same regions). Full JSON summaries go to --out-dir.
     python benchmarks/dev_set.py --task page --tilt 0.12                # pages photographed at an angle
     python benchmarks/dev_set.py --task page --tilt 0.2 --cut 0.1       # ... from so close the frame cuts them
     python benchmarks/dev_set.py --task page --tilt 0.2 --dim           # ... in dim light
+    python benchmarks/dev_set.py --task page --tilt 0.2 --cut 0.1 --dim # ... cut by the frame, in dim light
     python benchmarks/dev_set.py --task page --scale 0.35               # pages in small images
     python benchmarks/dev_set.py --task box --skew 4                    # boxes drawn upright on them
 """
@@ -186,7 +187,7 @@ def main() -> None:
                              "frame cuts this share of its height off at its top and at its bottom (0.1)")
     parser.add_argument("--dim", action="store_true",
                         help="page task: send each page as photographed in dim light on a grey table (a JPEG); with "
-                             "--tilt, the photo taken at that angle so")
+                             "--tilt, the photo taken at that angle so, and with --cut, from so close")
     parser.add_argument("--stack", type=int, default=0,
                         help="page task: send each page between its neighbours of the same source, one image this "
                              "many pages long (a long receipt, a web page captured whole); only its own lines scored")

@@ -16,7 +16,8 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              with scale=0.35: the page is sent scaled by that factor (a small photo, a thumbnail), the lines'
              polygons scaled back;
              with dim=1: the page is sent as photographed in dim light, on a grey table, the light falling off towards
-             one corner, a little blurred, a JPEG (paper at grey 130 at best, ink at 60), the polygons moved back;
+             one corner, a little blurred, a JPEG (paper at grey 130 at best, ink at 60), the polygons moved back
+             (with cut=, the frame still cutting the page at its top and bottom);
              with stack=3: the page is sent between the pages before and after it of the same source (scaled to its
              width), one image three pages long, as a long receipt or a web page captured whole; the lines on the
              page are moved back onto it, the neighbours' lines left out;
@@ -141,7 +142,7 @@ class OcrServer:
             back.append(lambda polygon: [(x * factors[0], y * factors[1]) for x, y in polygon])
         encoded = io.BytesIO()
         if self.dim:
-            sent, left, top = in_dim_light(sent)
+            sent, left, top = in_dim_light(sent, cut=bool(self.cut))
             back.append(partial(shifted, dx=-left, dy=-top))
         sent.save(encoded, format="JPEG" if self.frame is not None or self.dim else "PNG",
                   quality=70 if self.dim else 90)
@@ -222,11 +223,12 @@ def photographed_at_an_angle(page: Image.Image, tilt: float, cut: float = 0) -> 
     return Image.fromarray(photo), matrix
 
 
-def in_dim_light(page: Image.Image) -> tuple[Image.Image, int, int]:
+def in_dim_light(page: Image.Image, cut: bool = False) -> tuple[Image.Image, int, int]:
     """The page photographed on a grey table in dim light that falls off towards one corner, a little blurred (paper
-    at grey 130 at best, ink at 60; the whole photo spans 80 grey levels), and where the page lies in it (left, top).
+    at grey 130 at best, ink at 60; the whole photo spans 80 grey levels), and where the page lies in it (left, top);
+    with ``cut``, the frame still cutting across its top and bottom (the table seen beside it only).
     tests/test_dev_set.py reads one receipt so."""
-    table = Image.new("RGB", (int(page.width * 1.4), int(page.height * 1.2)), (120, 120, 120))
+    table = Image.new("RGB", (int(page.width * 1.4), page.height if cut else int(page.height * 1.2)), (120, 120, 120))
     left, top = (table.width - page.width) // 2, (table.height - page.height) // 2
     table.paste(page, (left, top))
     pixels = np.asarray(table.filter(ImageFilter.GaussianBlur(1.0))).astype(np.float32)
