@@ -34,16 +34,27 @@ one. The same guards hold (four corners, nothing else walled off beside it: othe
 page must be brighter than what lies just outside it along most of its outline (``MIN_WALL_CONTRAST``): a ruled box on
 a form photographed from so close that its paper fills the photo is walled off too, and taken for the page it would
 leave the print around it out. A page whose heading is printed in white on a dark band across its top is walled off
-whole, the heading in it. A page in dim light cut by the frame is read as sent: the frame's walls are open. Dev pages
-tilted 0.2 in dim light (``--tilt 0.2 --dim``): 0 of 61 flattened before, 59 now (the two signboard photos not); det
-F1 / BoW F1 ppocr 0.751 / 0.713 -> 0.783 / 0.713, tesseract 0.737 / 0.445 -> 0.770 / 0.487; the receipts gain most
-(ppocr det F1 0.845 -> 0.889), the forms' small print, blurred, is misread either way. Looking costs about 2 ms a page,
-5 ms where no bright region is the page (a scan).
+whole, the heading in it. Dev pages tilted 0.2 in dim light (``--tilt 0.2 --dim``): 0 of 61 flattened before, 59
+now (the two signboard photos not); det F1 / BoW F1 ppocr 0.751 / 0.713 -> 0.783 / 0.713, tesseract 0.737 / 0.445 ->
+0.770 / 0.487; the receipts gain most (ppocr det F1 0.845 -> 0.889), the forms' small print, blurred, is misread
+either way.
+
+A page in dim light that the frame cuts across is walled off by nothing (the frame's walls are open): its paper is a
+piece of open ground that the frame reaches, as the table's pieces beside it are. Where nothing is walled off, the
+largest such pieces are tried as the page (``_cut_off_by_the_frame``; the table at the bright end may be larger),
+with what edges wall off beside them, so that another paper on the table is paper outside the outline, as it is for
+a page walled off whole; its own sides must be edges in brightness (``MIN_WALL_CONTRAST``), as a bright page's must be
+in grey levels. Dev pages tilted 0.2, cut 0.1 at the top and bottom, in dim light (``--tilt 0.2 --cut 0.1 --dim``): 0
+of 61 flattened before, 44 now (print reaching a page's side at the cut can bend its outline off a rectangle's); det
+F1 / BoW F1 ppocr 0.740 / 0.677 -> 0.765 / 0.675, tesseract 0.731 / 0.414 -> 0.759 / 0.444 (receipts, ppocr: det F1
+0.839 -> 0.881). Looking costs about 2 ms a page, 6 ms where no bright region is the page (a scan).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 import cv2
 import numpy as np
@@ -56,7 +67,10 @@ MEASURED_SIDE = 800  # the outline is looked for on the photo shrunk to about th
 MIN_PAGE_SHARE = 0.2  # the page covers at least this share of the photo
 MIN_KEYSTONE = 1.05  # one of two opposite sides at least this many times the other's length: photographed at an angle
 EDGE = 0.03  # the share of the page's width and height kept around it in the flattened image
-BORDER = 0.01  # an outline corner this close to the photo's edge (a share of its side): the page is cut by the frame
+# An outline corner this close to the photo's edge (a share of its side, and at least BORDER_PX px of the photo as
+# measured, as far as the blur it is looked for through reaches): the page is cut by the frame
+BORDER = 0.01
+BORDER_PX = 6
 # Outside the page's outline at most this share of its area may be as bright as paper: more is print or paper the
 # outline leaves out (a heading in white on a dark band across the page's top, a scanner's lid, other papers on the
 # desk), which the flattened page would lose.
@@ -81,6 +95,9 @@ DARK_FLOOR = 32
 # light: 0.4-0.8). A ruled box on a page photographed from close up is walled off too, the paper the same either side
 # of its rule (-0.1-0.1): taken for the page, it would leave out the print around it.
 MIN_WALL_CONTRAST = 0.2
+# ... and where the frame cuts across such a page, its paper is a piece of open ground of at least this share of the
+# photo that the frame reaches (its ruled boxes walled off from it)
+MIN_PIECE = 0.05
 
 
 @dataclass(frozen=True)
@@ -147,35 +164,83 @@ def _outline(image: Image.Image) -> tuple[np.ndarray, list[bool]] | None:
 
 
 def _walled_off_outline(grey: np.ndarray) -> tuple[np.ndarray, list[bool]] | None:
-    """``_outline_of`` what edges wall off from the frame (``_walled_off``), where that is brighter than what lies
-    just outside it along most of its outline (``MIN_WALL_CONTRAST``)."""
-    outline = _outline_of(_walled_off(grey), grey)
-    if outline is None or np.median(_edge_contrasts(outline[0], _brightness(grey), [True] * 4)) < MIN_WALL_CONTRAST:
-        return None
-    return outline
+    """``_outline_of`` what edges wall off from the frame (``_walled_off``), or else of a page the frame cuts across
+    (``_cut_off_by_the_frame``), where that is brighter than what lies just outside its own sides along most of them
+    (``MIN_WALL_CONTRAST``)."""
+    count, ground = _open_ground(grey)
+    brightness = _brightness(grey)
+    walled_off = _walled_off(count, ground)
+    for paper in chain([walled_off], _cut_off_by_the_frame(count, ground, walled_off)):
+        outline = _outline_of(paper, brightness, MIN_WALL_CONTRAST)
+        if outline is not None and np.median(_edge_contrasts(
+                outline[0], brightness, [not side for side in outline[1]])) >= MIN_WALL_CONTRAST:
+            return outline
+    return None
 
 
 def _bright(grey: np.ndarray) -> np.ndarray:
     """Where ``grey`` is as bright as paper (255; Otsu's threshold), the print inside a page closed over."""
     _, bright = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    return _closed(bright)
 
 
-def _walled_off(grey: np.ndarray) -> np.ndarray:
-    """What edges wall off from the photo's frame (255): a page in light that fades across the photo, whose table at
-    its bright end is as bright as its paper at the dim end, but darker than the paper beside it all round. An edge is
-    a step in brightness by a share (``WALL_STEP``), not by grey levels, so that it counts as much in the dim end,
-    looked for on the photo smoothed (a 5 px median: a dim photo's grain, stretched to the full grey scale, stepped
-    as much from pixel to pixel); thin walled-off strips (a dim corner's grey levels stepping one by one, stretched
-    apart) are left out."""
+def _closed(paper: np.ndarray) -> np.ndarray:
+    """``paper`` (255) with the print inside it closed over."""
+    return cv2.morphologyEx(paper, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+
+
+def _open_ground(grey: np.ndarray) -> tuple[int, np.ndarray]:
+    """The photo's pieces of open ground that edges part (their count, and each pixel's piece; 0 on the edges): an
+    edge is a step in brightness by a share (``WALL_STEP``), not by grey levels, so that it counts as much in the dim
+    end of a photo whose light fades across it, looked for on the photo smoothed (a 5 px median: a dim photo's grain,
+    stretched to the full grey scale, stepped as much from pixel to pixel)."""
     brightness = _brightness(cv2.medianBlur(grey, 5))
     step = cv2.magnitude(cv2.Sobel(brightness, cv2.CV_32F, 1, 0, ksize=3),
                          cv2.Sobel(brightness, cv2.CV_32F, 0, 1, ksize=3))
     count, ground = cv2.connectedComponents((step <= WALL_STEP).astype(np.uint8), connectivity=4)
-    walled_off = np.full(count, 255, dtype=np.uint8)  # by label: a piece of open ground, or 0 for the edges
-    walled_off[np.concatenate([ground[0], ground[-1], ground[:, 0], ground[:, -1]])] = 0  # the pieces the frame reaches
+    return count, ground
+
+
+def _walled_off(count: int, ground: np.ndarray) -> np.ndarray:
+    """What edges wall off from the photo's frame (255; ``ground`` as ``_open_ground`` parts it): a page in light
+    that fades across the photo, whose table at its bright end is as bright as its paper at the dim end, but darker
+    than the paper beside it all round."""
+    walled_off = np.full(count, 255, dtype=np.uint8)  # by piece: 255, or 0 for the pieces the frame reaches
+    walled_off[np.concatenate(_along_the_frame(ground))] = 0
     walled_off[0] = 255  # edges are walls
-    return cv2.morphologyEx(walled_off[ground], cv2.MORPH_OPEN, np.ones((9, 9), np.uint8))
+    return _opened(walled_off[ground])
+
+
+def _cut_off_by_the_frame(count: int, ground: np.ndarray, walled_off: np.ndarray) -> Iterator[np.ndarray]:
+    """The pieces of open ground the frame reaches (``ground`` as ``_open_ground`` parts it) that may be a page in dim
+    light that the frame cuts across, its paper reaching the frame there: ``MIN_PIECE`` of the photo or more, the
+    largest first (the table around it may be larger), on no two neighbouring sides of the frame (a page cut so, or
+    at its corner, is not flattened: ``_cut_sides``). Each 255 there, with what edges wall off (``walled_off``: the
+    print's ruled boxes inside it, and other papers beside it, which the flattened page would lose), the print inside
+    it closed over."""
+    on_side = [set(np.unique(side).tolist()) for side in _along_the_frame(ground)]
+    sizes = np.bincount(ground.ravel(), minlength=count)
+    for piece in sorted(set().union(*on_side) - {0}, key=lambda piece: -sizes[piece]):
+        if sizes[piece] < MIN_PIECE * ground.size:
+            return
+        if any(piece in on_side[side] and piece in on_side[(side + 1) % 4] for side in range(4)):
+            continue
+        parts_count, parts, stats, _ = cv2.connectedComponentsWithStats(
+            _opened(np.where(ground == piece, 255, 0).astype(np.uint8)))
+        if parts_count > 1:  # else the piece is all thin strips
+            paper = np.where(parts == 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA]), 255, 0).astype(np.uint8)
+            yield np.maximum(_closed(paper), walled_off)
+
+
+def _along_the_frame(ground: np.ndarray) -> list[np.ndarray]:
+    """The pieces of ``ground`` along each side of the photo's frame: top, right, bottom, left."""
+    return [ground[0], ground[:, -1], ground[-1], ground[:, 0]]
+
+
+def _opened(paper: np.ndarray) -> np.ndarray:
+    """``paper`` without its thin strips (a dim corner's grey levels stepping one by one, stretched apart, walled off
+    band by band)."""
+    return cv2.morphologyEx(paper, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8))
 
 
 def _brightness(grey: np.ndarray) -> np.ndarray:
@@ -184,8 +249,10 @@ def _brightness(grey: np.ndarray) -> np.ndarray:
     return np.log(np.arange(256, dtype=np.float32) + DARK_FLOOR)[grey]
 
 
-def _outline_of(paper: np.ndarray, grey: np.ndarray) -> tuple[np.ndarray, list[bool]] | None:
-    """``_outline`` in ``paper`` (255 where a page may lie; the photo ``grey`` as measured)."""
+def _outline_of(paper: np.ndarray, grey: np.ndarray,
+                min_edge: float = MIN_EDGE_CONTRAST) -> tuple[np.ndarray, list[bool]] | None:
+    """``_outline`` in ``paper`` (255 where a page may lie; the photo ``grey`` as measured), a page cut by the frame
+    at least ``min_edge`` darker in ``grey`` just outside each of its own sides than just inside."""
     contours, _ = cv2.findContours(paper, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
@@ -201,10 +268,10 @@ def _outline_of(paper: np.ndarray, grey: np.ndarray) -> tuple[np.ndarray, list[b
     if len({tuple(corner) for corner in ordered}) != 4:
         return None
     cut = _cut_sides(ordered, grey.shape)
-    if cut is None or _paper_outside(outline, paper) > MAX_PAPER_OUTSIDE:
+    if cut is None or _paper_outside(hull, paper) > MAX_PAPER_OUTSIDE:
         return None
     if any(cut) and (_askew_across_the_cut(ordered, cut) > MAX_CUT_ASKEW
-                     or min(_edge_contrasts(ordered, grey, [not side for side in cut])) < MIN_EDGE_CONTRAST):
+                     or min(_edge_contrasts(ordered, grey, [not side for side in cut])) < min_edge):
         return None
     return ordered, cut
 
@@ -236,8 +303,9 @@ def _cut_sides(corners: np.ndarray, shape: tuple[int, ...]) -> list[bool] | None
     no such side (the page cut at a corner), or two neighbouring sides cut, or three."""
     rows, columns = shape[:2]
     x, y = corners[:, 0], corners[:, 1]
-    near = np.stack([y < BORDER * (rows - 1), x > (1 - BORDER) * (columns - 1),  # top, right,
-                     y > (1 - BORDER) * (rows - 1), x < BORDER * (columns - 1)])  # bottom, left: frame side x corner
+    across, down = max(BORDER * (columns - 1), BORDER_PX), max(BORDER * (rows - 1), BORDER_PX)
+    # frame side (top, right, bottom, left) x corner
+    near = np.stack([y < down, x > columns - 1 - across, y > rows - 1 - down, x < across])
     cut = [bool(near[side, side] and near[side, (side + 1) % 4]) for side in range(4)]
     if sum(cut) > 2 or sum(cut) == 2 and cut not in ([True, False, True, False], [False, True, False, True]):
         return None
@@ -248,8 +316,8 @@ def _cut_sides(corners: np.ndarray, shape: tuple[int, ...]) -> list[bool] | None
 
 
 def _paper_outside(outline: np.ndarray, paper: np.ndarray) -> float:
-    """How much of the photo is as bright as paper (``paper``: 255 there) outside the page's ``outline`` (a contour),
-    as a share of the page's area."""
+    """How much of the photo is as bright as paper (``paper``: 255 there) outside the page's ``outline`` (its
+    convex hull, as flattening it keeps it), as a share of the page's area."""
     page = np.zeros_like(paper)
     cv2.drawContours(page, [outline], -1, 255, thickness=cv2.FILLED)
     return np.count_nonzero((paper > 0) & (page == 0)) / max(1.0, float(np.count_nonzero(page)))
