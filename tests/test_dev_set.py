@@ -636,6 +636,18 @@ def test_the_detector_is_shown_large_print_at_16_px_and_small_print_enlarged_no_
     assert as_rapidocr is not None and given.shape[:2] == as_rapidocr.shape[:2]
 
 
+def _in_dim_light(photo: Image.Image, perspective: np.ndarray, cut: bool = False) -> tuple[Image.Image, np.ndarray]:
+    """``photo`` laid on a table in dim light as the benchmark does (``in_dim_light``), and the perspective map from the
+    page onto it, ``perspective`` being the map onto ``photo``."""
+    dim, left, top = in_dim_light(photo, cut=cut)
+    return dim, np.array([[1, 0, left], [0, 1, top], [0, 0, 1]]) @ perspective
+
+
+def _as_the_server_sees(photo: Image.Image) -> Image.Image:
+    """``photo`` sent as a JPEG (quality 70) and stretched to the full grey scale, as the server looks for a page in it."""
+    return with_full_contrast(Image.open(io.BytesIO(encode(photo, "JPEG", quality=70))).convert("RGB"))
+
+
 @pytest.mark.parametrize(("engine", "cut", "dim", "found_at_least", "bow_at_least"),
                          [("ppocr", 0, False, 0.8, 0.95), ("tesseract", 0, False, 0.8, 0.6), ("ppocr", 0.1, False, 0.8, 0.9),
                           ("tesseract", 0.1, False, 0.85, 0.6), ("ppocr", 0, True, 0.7, 0.7), ("tesseract", 0, True, 0.7, 0.25),
@@ -658,8 +670,7 @@ def test_a_receipt_photographed_at_an_angle_reads_like_its_scan(client: TestClie
     # as the benchmark sends it (dev_set.py --tilt 0.2, --cut 0.1, --dim)
     photo, perspective = photographed_at_an_angle(scan, 0.2, cut)
     if dim:
-        photo, left, top = in_dim_light(photo, cut=bool(cut))
-        perspective = np.array([[1, 0, left], [0, 1, top], [0, 0, 1]]) @ perspective
+        photo, perspective = _in_dim_light(photo, perspective, cut=bool(cut))
     sent = encode(photo, "JPEG", quality=70) if dim else encode(photo)
     body = {"image_base64": base64.b64encode(sent).decode(), "lang": "en", "engine": engine, "level": "line"}
     page = client.post("/v1/ocr", json=body).json()["pages"][0]
@@ -695,20 +706,19 @@ def test_only_a_page_whose_outline_shows_it_photographed_at_an_angle_is_flattene
     # across the photo (the table at its bright end as bright as the paper at its dim end; read as sent before), the
     # same grainy, and a page whose heading is printed in white on a dark band across its top, the heading kept (the
     # bright region is the paper below the band, which would leave the heading out, so it is not taken for the page)
-    in_dim, left, top = in_dim_light(photo)
+    in_dim, in_dim_perspective = _in_dim_light(photo, perspective)
     # as a phone's sensor sees it in such light, grainy (sigma 6 grey levels), and as the server looks at it: a JPEG,
     # stretched to the full grey scale (exposure.py). Each grain's step was an edge, and the page was not walled off
     # whole, until the photo was smoothed first (a 5 px median)
     grainy = Image.fromarray((np.asarray(in_dim, dtype=np.float32)
                               + np.random.default_rng(0).normal(0, 6, (in_dim.height, in_dim.width, 3))).clip(0, 255)
                              .astype(np.uint8))
-    grainy = with_full_contrast(Image.open(io.BytesIO(encode(grainy, "JPEG", quality=70))).convert("RGB"))
+    grainy = _as_the_server_sees(grainy)
     headed = render_lines(["Invoice 4471 from Harbour Supplies", "Delivered on 3 March", "Total due 1,250.00"],
                           width=800, margin=140).image
     ImageDraw.Draw(headed).rectangle((0, 0, headed.width, 100), fill="black")
     ImageDraw.Draw(headed).text((40, 30), "ACME TRADING COMPANY", fill="white", font=font(40))
     headed_photo, headed_perspective = photographed_at_an_angle(headed, 0.15)
-    in_dim_perspective = np.array([[1, 0, left], [0, 1, top], [0, 0, 1]]) @ perspective
     for sent, page, page_on_photo in ((in_dim, scan, in_dim_perspective), (grainy, scan, in_dim_perspective),
                                       (headed_photo, headed, headed_perspective)):
         flat = flattened(sent)
@@ -740,13 +750,14 @@ def test_only_a_page_whose_outline_shows_it_photographed_at_an_angle_is_flattene
     carded = cut_photo.copy()
     ImageDraw.Draw(carded).rectangle((cut_photo.width // 30, cut_photo.height // 20, cut_photo.width * 2 // 11,
                                       cut_photo.height * 3 // 10), fill="white")
-    (dim_cut, left, top), (dim_carded, _, _) = in_dim_light(cut_photo, cut=True), in_dim_light(carded, cut=True)
-    flat = flattened(with_full_contrast(Image.open(io.BytesIO(encode(dim_cut, "JPEG", quality=70))).convert("RGB")))
+    (dim_cut, dim_cut_perspective), (dim_carded, _) = (_in_dim_light(cut_photo, cut_perspective, cut=True),
+                                                       _in_dim_light(carded, cut_perspective, cut=True))
+    flat = flattened(_as_the_server_sees(dim_cut))
     assert flat is not None
     sides_at_the_cut = [(0, 0.1 * receipt.height), (0, 0.9 * receipt.height), (receipt.width, 0.1 * receipt.height),
                         (receipt.width, 0.9 * receipt.height)]
-    on_flat = np.asarray(perspective_mapped(perspective_mapped(
-        sides_at_the_cut, np.array([[1, 0, left], [0, 1, top], [0, 0, 1]]) @ cut_perspective), np.linalg.inv(flat.to_photo)))
+    on_flat = np.asarray(perspective_mapped(perspective_mapped(sides_at_the_cut, dim_cut_perspective),
+                                            np.linalg.inv(flat.to_photo)))
     assert abs(on_flat[0, 0] - on_flat[1, 0]) < 0.01 * flat.image.width > abs(on_flat[2, 0] - on_flat[3, 0])
     assert on_flat[:, 1] == pytest.approx([0, flat.image.height, 0, flat.image.height], abs=0.01 * flat.image.height)
     assert flattened(dim_carded) is None
