@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
-from benchmarks.ocrserver_adapter import in_dim_light, photographed_at_an_angle
+from benchmarks.ocrserver_adapter import in_dim_light, photographed_at_an_angle, under_a_shadow
 from ocrserver.engines.tesseract import darker_around
 from ocrserver.exposure import with_full_contrast
 from ocrserver.geometry import perspective_mapped
@@ -530,6 +530,25 @@ def test_a_receipt_photographed_in_dim_light_reads_like_the_scan(client: TestCli
             "level": "line"}
     page = client.post("/v1/ocr", json=body).json()["pages"][0]
     assert sum(len(block["lines"]) for block in page["blocks"]) >= 0.85 * len(_truth(label))
+    assert bag_of_words_f1(page["text"], " ".join(region["text"] for region in _truth(label))) >= bow_at_least
+
+
+@pytest.mark.parametrize(("engine", "found_at_least", "bow_at_least"), [("ppocr", 0.88, 0.93), ("tesseract", 0.85, 0.55)])
+def test_a_receipt_under_a_shadow_is_boxed_and_read_like_the_scan(client: TestClient, dev_data: Path, engine: str,
+                                                                  found_at_least: float, bow_at_least: float) -> None:
+    # a shadow across the receipt's right part, its light there 0.4 of the rest: the lines crossing its edge were
+    # boxed on one side of it (their boxes fitted to the ink Otsu's threshold found, which took the paper in shadow
+    # for ink or the lit part for it), and Tesseract read the shadowed part of each line as noise: 65 / 63 of the 79
+    # labelled lines found (ppocr / tesseract), BoW F1 0.92 / 0.47; with the light evened out first (ink.py), 72 / 70,
+    # 0.95 / 0.64. The scan: 75 / 71, 0.95 / 0.67
+    label = load_label(dev_data, "sroie_332")
+    scan = Image.open(dev_data / "images" / label["image"]).convert("RGB")
+    photo = under_a_shadow(scan, 0.6)  # as the benchmark sends it (dev_set.py --shadow 0.6)
+    body = {"image_base64": base64.b64encode(encode(photo)).decode(), "lang": "en", "engine": engine, "level": "line"}
+    page = client.post("/v1/ocr", json=body).json()["pages"][0]
+    found = [line["bbox"] for block in page["blocks"] for line in block["lines"]]
+    matched = [region for region in _truth(label) if any(iou(box, region["bbox"]) > 0.5 for box in found)]
+    assert len(matched) >= found_at_least * len(_truth(label))
     assert bag_of_words_f1(page["text"], " ".join(region["text"] for region in _truth(label))) >= bow_at_least
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
@@ -80,6 +81,19 @@ def test_a_region_of_coloured_text_as_bright_as_its_background_is_read(client: T
     for engine in ("ppocr", "tesseract"):
         body = client.post("/v1/ocr", json={"image_base64": data, "engine": engine, "regions": [[10, 5, 690, 85]]}).json()
         assert body["pages"][0]["blocks"][0]["text"] == "Stamped in red", engine
+
+def test_a_box_drawn_across_a_shadows_edge_is_read_in_the_light_and_in_the_shadow(client: TestClient) -> None:
+    """A hand's shadow over the line's second half, its paper there at 0.4 of its light: Tesseract's threshold
+    (Otsu's) parted the light from the shadow, and read "Invoice total 1 2B EO"."""
+    line = Image.new("RGB", (700, 120), "white")
+    ImageDraw.Draw(line).text((30, 40), "Invoice total 1,284.50 EUR", fill="black", font=font(32))
+    light = 1 - 0.6 / (1 + np.exp(-(np.arange(line.width) - 300) / 3.0))  # from column 300 on, a soft edge
+    shadowed = Image.fromarray((np.asarray(line) * light[None, :, None]).astype(np.uint8))
+    data = base64.b64encode(encode(shadowed)).decode()
+    for engine in ("ppocr", "tesseract"):
+        body = client.post("/v1/ocr", json={"image_base64": data, "engine": engine, "regions": [[10, 20, 690, 100]]}).json()
+        assert body["pages"][0]["blocks"][0]["text"] == "Invoice total 1,284.50 EUR", engine
+
 
 def test_the_pool_serves_again_after_its_app_was_shut_down_and_restarted() -> None:
     settings = load_settings(engine="size", workers=1, engine_wait_timeout=5)
