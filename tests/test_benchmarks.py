@@ -116,13 +116,14 @@ def test_a_labelled_set_of_ones_own_is_scored_through_every_script(tmp_path: Pat
 @pytest.mark.parametrize(("changed", "said", "saved_as"), [
     (("--scale", "0.6"), "scaled 0.6", "_scale0.6"),
     (("--dim",), "in dim light", "_dim"),
+    (("--shadow", "0.6"), "under a shadow 0.6 dark", "_shadow0.6"),
 ])
-def test_pages_sent_small_or_in_dim_light_are_scored_on_the_labelled_page(tmp_path: Path, dev_data: Path, changed: tuple,
+def test_pages_sent_small_in_dim_light_or_under_a_shadow_are_scored_on_the_labelled_page(tmp_path: Path, dev_data: Path, changed: tuple,
                                                                           said: str, saved_as: str) -> None:
     stdout = run_dev_set(tmp_path, "--engines", "ppocr-tiny", "--task", "page", *changed, "--limit", "1",
                          "--concurrency", "1", "--interactive-boxes", "0")
     assert said in stdout
     page = json.loads((tmp_path / f"dev_ppocr-tiny_default_c1{saved_as}.json").read_text())["page"]
     # lines found on the smaller image or the photo match the labelled lines only when put back onto the page (the
-    # form: det F1 0.62 scaled 0.6, 0.66 in dim light; as scanned 0.70)
+    # form: det F1 0.62 scaled 0.6, 0.66 in dim light; as scanned 0.70); under a shadow the page is sent the same size
     assert page["det_f1"] >= 0.5
