@@ -18,6 +18,9 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              with dim=1: the page is sent as photographed in dim light, on a grey table, the light falling off towards
              one corner, a little blurred, a JPEG (paper at grey 130 at best, ink at 60), the polygons moved back
              (with cut=, the frame still cutting the page at its top and bottom);
+             with shadow=0.6: the page is sent with a shadow across its right part, the light under it that much darker;
+             with blur=5: the page is sent blurred as by a hand that moved 5 px while the photo was taken, a straight
+             streak 20 degrees from the horizontal;
              with stack=3: the page is sent between the pages before and after it of the same source (scaled to its
              width), one image three pages long, as a long receipt or a web page captured whole; the lines on the
              page are moved back onto it, the neighbours' lines left out;
@@ -71,6 +74,7 @@ class OcrServer:
         self, url: str = "http://127.0.0.1:9090", engine: str = "ppocr", timeout: str = "120", turn: str = "0",
         frame: str = "0", skew: str = "0", loose: str = "0", stack: str = "0", data: str = "", text: str = "0",
         scale: str = "1", dim: str = "0", wide: str = "0", tilt: str = "0", cut: str = "0", shadow: str = "0",
+        blur: str = "0",
     ) -> None:
         self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
                      + (f" photographed tilted {tilt}" if float(tilt) else "")
@@ -79,7 +83,8 @@ class OcrServer:
                      + (f" drawn {wide}x their width past their end" if float(wide) else "")
                      + (f" stacked {stack} pages long" if int(stack) > 1 else "") + (" text as returned" if int(text) else "")
                      + (f" scaled {scale}" if float(scale) != 1 else "") + (" in dim light" if int(dim) else "")
-                     + (f" under a shadow {shadow} dark" if float(shadow) else ""))
+                     + (f" under a shadow {shadow} dark" if float(shadow) else "")
+                     + (f" blurred {blur} px as by a moving hand" if int(blur) else ""))
         self.engine = engine
         self.turn = int(turn)
         self.skew = float(skew)
@@ -91,16 +96,17 @@ class OcrServer:
         self.scale = float(scale)
         self.dim = bool(int(dim))
         self.shadow = float(shadow)
+        self.blur = int(blur)
         self.text = bool(int(text))
         if self.text and self.stack:
             raise ValueError("text=1 scores the whole text of the image sent; with stack= it holds the neighbours' too")
         self._sent: dict[str, _Sent] = {}
         self._boxes_sent: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent instead
         pages_changed = bool(self.turn or self.skew or self.tilt or self.cut or self.frame is not None or self.stack or self.scale != 1 or self.dim
-                             or self.shadow)
+                             or self.shadow or self.blur)
         if pages_changed or float(loose) or float(wide):
             if not data:
-                raise ValueError("turn=, skew=, tilt=, cut=, frame=, stack=, scale=, dim=, shadow=, loose= and wide= need data=DIR, the dev set "
+                raise ValueError("turn=, skew=, tilt=, cut=, frame=, stack=, scale=, dim=, shadow=, blur=, loose= and wide= need data=DIR, the dev set "
                                  "whose pages are sent changed")
             paths = sorted((Path(data) / "images").iterdir())
             for path in paths if pages_changed else ():
@@ -145,6 +151,8 @@ class OcrServer:
             back.append(lambda polygon: [(x * factors[0], y * factors[1]) for x, y in polygon])
         if self.shadow:
             sent = under_a_shadow(sent, self.shadow)
+        if self.blur:
+            sent = moved_while_taken(sent, self.blur)
         encoded = io.BytesIO()
         if self.dim:
             sent, left, top = in_dim_light(sent, cut=bool(self.cut))
@@ -251,6 +259,16 @@ def under_a_shadow(page: Image.Image, depth: float) -> Image.Image:
     shaded = 1 / (1 + np.exp(-(np.arange(width, dtype=np.float32)[None, :] - edge) / (0.01 * width)))
     light = 1 - depth * shaded
     return Image.fromarray((pixels * light[:, :, None]).clip(0, 255).astype(np.uint8))
+
+
+def moved_while_taken(page: Image.Image, length: int) -> Image.Image:
+    """The page blurred as by a hand that moved ``length`` px while the photo was taken: each point drawn out into a
+    straight streak that long, 20 degrees from the horizontal (a hand's shake is seldom exactly level)."""
+    kernel = np.zeros((length, length), dtype=np.float32)
+    middle, reach = (length - 1) / 2, (length - 1) / 2
+    dx, dy = reach * np.cos(np.radians(20)), reach * np.sin(np.radians(20))
+    cv2.line(kernel, (round(middle - dx), round(middle + dy)), (round(middle + dx), round(middle - dy)), 1.0, 1)
+    return Image.fromarray(cv2.filter2D(np.asarray(page), -1, kernel / kernel.sum(), borderType=cv2.BORDER_REPLICATE))
 
 
 def _neighbours(path: Path, paths: list[Path], stack: int) -> tuple[list[Path], list[Path]]:

@@ -13,7 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
+
+from benchmarks.ocrserver_adapter import moved_while_taken
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -117,13 +121,27 @@ def test_a_labelled_set_of_ones_own_is_scored_through_every_script(tmp_path: Pat
     (("--scale", "0.6"), "scaled 0.6", "_scale0.6"),
     (("--dim",), "in dim light", "_dim"),
     (("--shadow", "0.6"), "under a shadow 0.6 dark", "_shadow0.6"),
+    (("--blur", "3"), "blurred 3 px as by a moving hand", "_blur3"),
 ])
-def test_pages_sent_small_in_dim_light_or_under_a_shadow_are_scored_on_the_labelled_page(tmp_path: Path, dev_data: Path, changed: tuple,
-                                                                          said: str, saved_as: str) -> None:
+def test_pages_sent_small_in_dim_light_under_a_shadow_or_blurred_are_scored_on_the_labelled_page(
+        tmp_path: Path, dev_data: Path, changed: tuple, said: str, saved_as: str) -> None:
     stdout = run_dev_set(tmp_path, "--engines", "ppocr-tiny", "--task", "page", *changed, "--limit", "1",
                          "--concurrency", "1", "--interactive-boxes", "0")
     assert said in stdout
-    page = json.loads((tmp_path / f"dev_ppocr-tiny_default_c1{saved_as}.json").read_text())["page"]
+    summary = json.loads((tmp_path / f"dev_ppocr-tiny_default_c1{saved_as}.json").read_text())
+    assert said in summary["adapter"]  # the adapter sent the pages so
+    page = summary["page"]
     # lines found on the smaller image or the photo match the labelled lines only when put back onto the page (the
-    # form: det F1 0.62 scaled 0.6, 0.66 in dim light; as scanned 0.70); under a shadow the page is sent the same size
+    # form: det F1 0.62 scaled 0.6, 0.66 in dim light; as scanned 0.70); under a shadow or blurred it is sent the same size
     assert page["det_f1"] >= 0.5
+
+
+def test_a_hands_shake_draws_each_point_out_into_a_slanting_streak_as_long_as_asked() -> None:
+    page = np.full((41, 41, 3), 255, dtype=np.uint8)
+    page[20, 20] = 0  # one dark point
+    blurred = np.asarray(moved_while_taken(Image.fromarray(page), 9).convert("L"))
+    rows, columns = np.nonzero(blurred < 250)
+    assert columns.max() - columns.min() + 1 == 9  # 9 px long across
+    assert 3 <= rows.max() - rows.min() + 1 <= 4  # 20 degrees from the horizontal: 9 x sin 20 = 3.1 px high
+    assert rows[columns.argmax()] < rows[columns.argmin()]  # rising to the right
+    assert blurred.min() > 200  # the point's ink spread along it, none of it left whole
