@@ -265,8 +265,8 @@ def moved_while_taken(page: Image.Image, length: int) -> Image.Image:
     """The page blurred as by a hand that moved ``length`` px while the photo was taken: each point drawn out into a
     straight streak that long, 20 degrees from the horizontal (a hand's shake is seldom exactly level)."""
     kernel = np.zeros((length, length), dtype=np.float32)
-    middle, reach = (length - 1) / 2, (length - 1) / 2
-    dx, dy = reach * np.cos(np.radians(20)), reach * np.sin(np.radians(20))
+    middle = (length - 1) / 2  # the streak reaches this far either side of the point
+    dx, dy = middle * np.cos(np.radians(20)), middle * np.sin(np.radians(20))
     cv2.line(kernel, (round(middle - dx), round(middle + dy)), (round(middle + dx), round(middle - dy)), 1.0, 1)
     return Image.fromarray(cv2.filter2D(np.asarray(page), -1, kernel / kernel.sum(), borderType=cv2.BORDER_REPLICATE))
 
