@@ -82,6 +82,7 @@ def test_a_region_of_coloured_text_as_bright_as_its_background_is_read(client: T
         body = client.post("/v1/ocr", json={"image_base64": data, "engine": engine, "regions": [[10, 5, 690, 85]]}).json()
         assert body["pages"][0]["blocks"][0]["text"] == "Stamped in red", engine
 
+
 def test_a_box_drawn_across_a_shadows_edge_is_read_in_the_light_and_in_the_shadow(client: TestClient) -> None:
     """A hand's shadow over the line's second half, its paper there at 0.4 of its light: Tesseract's threshold
     (Otsu's) parted the light from the shadow, and read "Invoice total 1 2B EO"."""
