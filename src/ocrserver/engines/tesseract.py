@@ -64,6 +64,10 @@ _NOT_LANGUAGES = {"osd", "equ"}
 # every page and left 8 of 16 upside-down forms unturned.
 SURE_PAGE = 0.5
 PAGE_TURNS = (180, 270, 90)
+# A page whose lines (PP-OCR's detector finding them) Tesseract reads less surely than this is looked at for a
+# moving hand's streak (motion_blur.py). Dev pages as scanned read at 0.59-0.93 (two faint receipts 0.32, 0.43);
+# blurred 5 px (dev_set.py --blur 5), the forms at 0.22-0.44, the receipts at 0.3-0.93.
+STEADY_BELOW = 0.5
 # A page line's box is grown by this share of its height on every side: Tesseract boxes the print to the pixel, and
 # people leave a little room around a line they label. All dev pages in-process, on the same readings, det F1 at
 # IoU 0.5: 0.649 as boxed, 0.676 / 0.690 / 0.681 / 0.654 grown by 0.05 / 0.1 / 0.2 / 0.3 (forms 0.424 -> 0.485,
@@ -179,7 +183,7 @@ class TesseractEngine(Engine):
         Tesseract (detected_lines.py), or with OCR_TESSERACT_LAYOUT=tesseract as Tesseract's layout finds them."""
         if self._line_finder is None:
             return self._read_page_as_laid_out(image, languages)
-        return self._line_finder.blocks(image, partial(self._detected_lines, languages=languages))
+        return self._line_finder.blocks(image, partial(self._detected_lines, languages=languages), STEADY_BELOW)
 
     def _detected_lines(self, detection: Detection, classified: Classified | None, languages: list[str]) -> list[Line]:
         return read_detected_lines(detection, says_upside_down(classified), partial(self._read_region, languages=languages))

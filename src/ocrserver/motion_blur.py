@@ -1,0 +1,176 @@
+"""A photo blurred by a hand that moved while it was taken, steadied before its lines are read again.
+
+A hand that moves a few pixels' worth while the shutter is open draws each point of the page out into a short
+straight streak. PP-OCR's recogniser then misreads or drops the page's small print: dev pages blurred 5 px through
+the server (``benchmarks/dev_set.py --task page --blur 5``) lose a fifth of their words with ``ppocr`` (BoW F1 0.880 ->
+0.715). Undoing a streak is old and cheap (a Wiener filter), but it needs the streak's length and direction, and a
+filter built for a streak that is not there rings around every stroke of a sharp page.
+
+So a streak is only looked for on a page whose lines read unsurely (``UNSURE_PAGE``), and what the photo suggests
+is put to the reader before it is taken. The streak shows in the page's cepstrum as a trough at its length and in its
+direction; averaged over the tiles that hold print, its deepest few troughs are the candidates
+(``STREAKS_TRIED``). A phone's grain and JPEG make troughs of their own, as deep as a blurred page's on some sharp
+ones, so the depth alone cannot tell whether there is a streak at all. Instead each candidate is undone around a
+few of the page's longest lines, and those are read again: the candidate they read surest through is taken when they
+read surer by ``CLEARER_BY`` than as sent, and the whole page is then read steadied. A sharp page's lines read less
+surely through any streak's filter, so it is read as sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ocrserver.imaging import bgr_array
+from ocrserver.result import Line, Polygon, bbox_of, length_weighted_confidence
+
+# A page whose lines read less surely than this (their confidences weighted by the length of their text) is looked at
+# for a streak. Dev pages as scanned read at 0.95-1.0 with ppocr (the synthetic two-line signboards 0.82-0.86);
+# blurred 5 px, the forms at 0.68-0.93, the receipts' larger print at 0.91-0.99.
+UNSURE_PAGE = 0.95
+# How much surer the sample lines must read through a streak's filter than as sent for the streak to be taken
+CLEARER_BY = 0.03
+# How many of the cepstrum's deepest troughs are tried
+STREAKS_TRIED = 3
+# How many of the page's lines (the longest) are read again through each candidate, and over at most how many
+# times their height each (a form's widest lines are as long as the page: reading them whole costs 0.4 s a streak)
+SAMPLE_LINES = 8
+SAMPLE_LENGTH = 12
+# The cepstrum is averaged over tiles this large that hold print (grey levels spread at least ``PRINT_SPREAD``)
+TILE = 256
+PRINT_SPREAD = 8.0
+# Troughs are looked for from this far from the middle (nearer ones are the print's own strokes) out to this far:
+# the longest streak looked for, in pixels of the page as read
+SHORTEST_STREAK = 2.5
+LONGEST_STREAK = 16
+# How finely each pixel of a streak's kernel is sampled, across and down
+FINE = 8
+# The Wiener filter's balance between undoing the streak and amplifying noise
+NOISE_BALANCE = 0.003
+# What is cut around a line to undo a streak in it, beyond the streak's own length: the filter reaches far, and
+# nearer edges ring into the line (a blurred receipt's sample read at 0.80 with 8 px, 0.83 with 40, 0.85 undone whole)
+LINE_MARGIN = 40
+
+# how surely the lines in these boxes read on this page (BGR): a reader's confidence, 0 for a line it drops
+Sureness = Callable[[np.ndarray, list[Polygon]], float]
+# a streak as an offset from one of its ends to the other: (dy, dx) in pixels
+Streak = tuple[int, int]
+
+
+def steadied(image: Image.Image, lines: Sequence[Line], sureness: Sureness, unsure_below: float = UNSURE_PAGE
+             ) -> Image.Image | None:
+    """The image with the streak its lines read surest through undone, or None when it reads as surely as sent:
+    its lines (as read from it) read surely (``unsure_below``: ``UNSURE_PAGE`` suits PP-OCR's recogniser), no streak
+    shows, or none makes them read surer by ``CLEARER_BY``."""
+    text_lines = [line for line in lines if line.text.strip()]
+    if not text_lines or length_weighted_confidence(text_lines) >= unsure_below:
+        return None
+    page = bgr_array(image)
+    longest = sorted(text_lines, key=lambda line: len(line.text), reverse=True)[:SAMPLE_LINES]
+    boxes = [_sample_box(line.polygon) for line in longest]
+    as_sent = sureness(page, boxes)
+    tried = {streak: sureness(_steadied_around(page, boxes, streak), boxes) for streak in streaks_seen(page)}
+    if not tried:
+        return None
+    best = max(tried, key=lambda streak: tried[streak])
+    if tried[best] < as_sent + CLEARER_BY:
+        return None
+    return Image.fromarray(np.ascontiguousarray(undone(page, streak_kernel(best))[:, :, ::-1]))
+
+
+def streaks_seen(page: np.ndarray) -> list[Streak]:
+    """The ``STREAKS_TRIED`` streaks the page's cepstrum suggests, likeliest first: its deepest troughs, averaged
+    over the tiles that hold print, ``SHORTEST_STREAK`` to ``LONGEST_STREAK`` px from the middle. None for a page
+    with no tile of print."""
+    grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    height, width = grey.shape
+    window = np.outer(np.hanning(TILE), np.hanning(TILE)).astype(np.float32)
+    log_spectra, tiles = np.zeros((TILE, TILE), np.float32), 0
+    for top in range(0, height - TILE + 1, TILE // 2):
+        for left in range(0, width - TILE + 1, TILE // 2):
+            tile = grey[top:top + TILE, left:left + TILE]
+            if tile.std() < PRINT_SPREAD:
+                continue
+            spectrum = np.abs(np.fft.fft2((tile - tile.mean()) * window))
+            log_spectra += np.log(spectrum + 1e-3 * spectrum.max())
+            tiles += 1
+    if not tiles:
+        return []
+    cepstrum = np.fft.fftshift(np.real(np.fft.ifft2(log_spectra / tiles)))
+    middle = TILE // 2
+    dy, dx = np.mgrid[-middle:TILE - middle, -middle:TILE - middle]
+    reach = np.hypot(dy, dx)
+    # the cepstrum is symmetric about its middle: one half of the ring
+    ring = (reach >= SHORTEST_STREAK) & (reach <= LONGEST_STREAK) & ((dy > 0) | ((dy == 0) & (dx > 0)))
+    troughs = ring & (cepstrum <= cv2.erode(cepstrum, np.ones((3, 3), np.uint8)))
+    found = sorted(zip(dy[troughs], dx[troughs], cepstrum[troughs], strict=True), key=lambda trough: trough[2])
+    return [(int(y), int(x)) for y, x, _ in found[:STREAKS_TRIED]]
+
+
+def streak_kernel(streak: Streak) -> np.ndarray:
+    """What a streak makes of one point: a straight line one pixel wide and as long as the streak, through the
+    kernel's middle, its ink summing to 1. Each pixel is inked by the share of it the line covers (sampled
+    ``FINE`` x ``FINE``), so that a streak between whole pixels is drawn as such."""
+    dy, dx = streak
+    length = float(np.hypot(dy, dx))
+    size = 2 * int(np.ceil(length / 2)) + 3  # odd, with a pixel to spare each side
+    middle = (size - 1) / 2
+    # the line's middle segment runs ``length - 1`` px: with half a pixel's width around it, it covers ``length``
+    along = np.array([dx, dy]) / length
+    start = np.full(2, middle) - along * (length - 1) / 2
+    samples = (np.arange(size * FINE) + 0.5) / FINE - 0.5  # the samples' places, in pixels
+    points = np.stack(np.meshgrid(samples, samples), axis=-1) - start  # (x, y) from the segment's start
+    on_segment = np.clip(points @ along, 0, length - 1)
+    distance = np.linalg.norm(points - on_segment[..., None] * along, axis=-1)
+    kernel = (distance <= 0.5).reshape(size, FINE, size, FINE).mean(axis=(1, 3))
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def undone(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``image`` (one or more channels, uint8) with ``kernel``'s blur undone by a Wiener filter, its edges mirrored
+    out so that they do not ring."""
+    pad = kernel.shape[0]
+    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    height, width = padded.shape[:2]
+    spread = np.zeros((height, width), np.float32)
+    spread[:kernel.shape[0], :kernel.shape[1]] = kernel
+    spread = np.roll(spread, (-(kernel.shape[0] // 2), -(kernel.shape[1] // 2)), axis=(0, 1))
+    blur = np.fft.rfft2(spread)
+    inverse = np.conj(blur) / (np.abs(blur) ** 2 + NOISE_BALANCE)
+    channels = padded.reshape(height, width, -1)
+    out = np.stack([np.fft.irfft2(np.fft.rfft2(channels[:, :, c].astype(np.float32)) * inverse, s=(height, width))
+                    for c in range(channels.shape[2])], axis=2)
+    return out.reshape(padded.shape)[pad:pad + image.shape[0], pad:pad + image.shape[1]].clip(0, 255).astype(np.uint8)
+
+
+def _steadied_around(page: np.ndarray, boxes: list[Polygon], streak: Streak) -> np.ndarray:
+    """A copy of ``page`` with the streak undone around each box (much cheaper than over the whole page)."""
+    kernel = streak_kernel(streak)
+    margin = LINE_MARGIN + kernel.shape[0]
+    out = page.copy()
+    height, width = page.shape[:2]
+    for box in boxes:
+        left, top, right, bottom = bbox_of(box)
+        x0, y0 = max(0, int(left) - margin), max(0, int(top) - margin)
+        x1, y1 = min(width, int(np.ceil(right)) + margin), min(height, int(np.ceil(bottom)) + margin)
+        out[y0:y1, x0:x1] = undone(page[y0:y1, x0:x1], kernel)
+    return out
+
+
+def _sample_box(polygon: Polygon) -> Polygon:
+    """A line's box cut to its first ``SAMPLE_LENGTH`` heights along the line when longer: four corners from the
+    text's top-left, clockwise (any other polygon is taken whole)."""
+    if len(polygon) != 4:
+        return polygon
+    top_left, top_right, bottom_right, bottom_left = (np.array(point) for point in polygon)
+    length = float(np.linalg.norm(top_right - top_left))
+    height = float(np.linalg.norm(bottom_left - top_left))
+    if not height or length <= SAMPLE_LENGTH * height:
+        return polygon
+    share = SAMPLE_LENGTH * height / length
+    cut = [top_left, top_left + share * (top_right - top_left), bottom_left + share * (bottom_right - bottom_left),
+           bottom_left]
+    return [(float(x), float(y)) for x, y in cut]
