@@ -1,8 +1,9 @@
 """A page read the PP-OCR way, up to reading its lines and after: PP-OCR's detector finds the lines, the page's
 orientation is voted once (orientation.py) and a page lying sideways or upside down read turned, a photo whose text
-came out small read again where the text is (closer_look.py); the lines read are grouped into blocks in reading
-order, their boxes fitted to their print. What reads the lines is the caller's: the ``ppocr`` engines' recogniser
-(ppocr.py), or Tesseract (tesseract.py, on PP-OCR tiny's detector).
+came out small read again where the text is (closer_look.py), a photo a moving hand blurred read again steadied
+(motion_blur.py); the lines read are grouped into blocks in reading order, their boxes fitted to their print. What
+reads the lines is the caller's: the ``ppocr`` engines' recogniser (ppocr.py), or Tesseract (tesseract.py, on PP-OCR
+tiny's detector).
 """
 
 from __future__ import annotations
@@ -55,11 +56,12 @@ class PageLineFinder:
     turned by one orientation verdict, then grouped into blocks in reading order, their boxes fitted to their print.
     What reads the lines is the caller's (``PPOCREngine.read_page``: rapidocr's recogniser; tesseract.py:
     Tesseract). A dim photo or faded print is read stretched to the full grey scale (exposure.py), a page photographed
-    at an angle flattened (perspective.py). A photo larger than rapidocr reads (it shrinks it to ``max_side_len``)
-    whose text was found small is read where the text is, at the photo's own resolution (closer_look.py), and its
-    shrunk lines are never read. A page whose lines mostly stand on end (scanned sideways: rapidocr reads each tall
-    line turned a quarter) is read turned upright; its lines as sent are read too only when that reading is unsure
-    (``SURE_UPRIGHT``), and kept when it is clearly less sure than them (``SIDEWAYS_SLACK``)."""
+    at an angle flattened (perspective.py), and a page whose lines read unsurely because a hand moved while the photo
+    was taken read again with the streak undone (motion_blur.py). A photo larger than rapidocr reads (it shrinks it
+    to ``max_side_len``) whose text was found small is read where the text is, at the photo's own resolution
+    (closer_look.py), and its shrunk lines are never read. A page whose lines mostly stand on end (scanned sideways:
+    rapidocr reads each tall line turned a quarter) is read turned upright; its lines as sent are read too only when
+    that reading is unsure (``SURE_UPRIGHT``), and kept when it is clearly less sure than them (``SIDEWAYS_SLACK``)."""
 
     def __init__(self, page: Any) -> None:
         self._page = page  # a rapidocr page pipeline (ppocr._page_finder): detector and orientation vote loaded
