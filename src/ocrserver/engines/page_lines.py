@@ -32,7 +32,7 @@ from ocrserver.geometry import shifted, turned_180, turned_back
 from ocrserver.imaging import bgr_array
 from ocrserver.layout import group_into_blocks, split_into_words
 from ocrserver.marks_apart import kept_readings, marks_apart
-from ocrserver.motion_blur import UNSURE_PAGE, steadied
+from ocrserver.motion_blur import steadied
 from ocrserver.perspective import flattened
 from ocrserver.result import Block, Line, Polygon, bbox_of, length_weighted_confidence, with_polygons_mapped
 
@@ -71,7 +71,7 @@ class PageLineFinder:
         """The angle classifier, as the page orientation vote uses it."""
         return self._page.text_cls
 
-    def blocks(self, image: Image.Image, read_lines: LineReader, unsure_below: float = UNSURE_PAGE) -> list[Block]:
+    def blocks(self, image: Image.Image, read_lines: LineReader, unsure_below: float) -> list[Block]:
         """The page's blocks, its boxes on the image as sent, each line the detector found read by ``read_lines``.
         A page photographed at an angle is read flattened (perspective.py); one a hand that moved while the photo was
         taken blurred, read again steadied when its lines read less surely than ``unsure_below`` (motion_blur.py)."""

@@ -43,6 +43,7 @@ from ocrserver.geometry import shifted, turned_180
 from ocrserver.imaging import bgr_array
 from ocrserver.languages import normalize_language
 from ocrserver.layout import count_text_lines, loose_text_rows, split_into_words, without_cut_pieces
+from ocrserver.motion_blur import UNSURE_PAGE
 from ocrserver.reading_order import sort_reading_order
 from ocrserver.result import Block, Line, Word, lines_with_polygons_mapped, rect_polygon
 from ocrserver.settings import Settings
@@ -79,6 +80,11 @@ PAGE_RECOGNIZER_BATCH = 3
 # (on the dev set, part of a signboard photo: "AHr", 0.55) comes back as a weak guess, not empty. Pages at 0.5 / 0.6 /
 # 0.7: BoW F1 0.869 / 0.869 / 0.869, det F1 0.833 / 0.834 / 0.834; tiny 0.822 / 0.823 at 0.5 / 0.6.
 PAGE_MIN_LINE_CONFIDENCE = 0.6
+# A page whose lines the tiny recogniser reads less surely than this is looked at for a moving hand's streak
+# (motion_blur.py; small: its UNSURE_PAGE). Dev pages as scanned read at 0.88-1.0 (the signboard photo 0.81), 15 of
+# 61 under 0.95, each of them paying for a search that finds nothing (page p50 197 -> 217 ms, p95 280 -> 505 ms);
+# under 0.9, 3. Blurred 5 px, 34 of 61 read under 0.9, 44 under 0.95: the receipts' larger print, which loses less.
+TINY_UNSURE_PAGE = 0.9
 
 
 # what is done to each model rapidocr has loaded (kept on ONNX Runtime, or moved to OpenVINO)
@@ -239,6 +245,7 @@ def _cascade_models(settings: Settings) -> TinyModels | None:
 
 class PPOCREngine(Engine):
     name = "ppocr"
+    unsure_page = UNSURE_PAGE  # a page whose lines read less surely is looked at for a moving hand's streak
     # languages whose one-line regions are read by ``_quick_crop`` (the tiny -> small cascade; none when it is off)
     _quick_languages: frozenset[str] = frozenset()
     # whether this instance's job runs alone, so its models may use all the cores: never, until the pool says
@@ -296,12 +303,12 @@ class PPOCREngine(Engine):
         """The page's blocks, its boxes on the image as sent: its lines as PageLineFinder finds them, each read by
         this engine's page recogniser."""
         with self._words.reading(languages):
-            return self._line_finder.blocks(image, partial(_recognised, self._strong.page))
+            return self._line_finder.blocks(image, partial(_recognised, self._strong.page), self.unsure_page)
 
     def read_page_lines(self, image: Image.Image, languages: list[str]) -> list[Block]:
         """``read_page`` without working out word boxes (each line's words share its box by their characters)."""
         with self._words.reading(languages):
-            return self._line_finder.blocks(image, partial(_recognised, self._strong.page_lines))
+            return self._line_finder.blocks(image, partial(_recognised, self._strong.page_lines), self.unsure_page)
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """The region's lines; a region drawn loosely is read around its text's rows (``loose_text_rows``).
@@ -356,6 +363,7 @@ class PPOCRTinyEngine(PPOCREngine):
     """PP-OCRv6 tiny detector and recogniser: about 4x quicker than ``ppocr`` on lines (TINY_LANGUAGES only)."""
 
     name = "ppocr-tiny"
+    unsure_page = TINY_UNSURE_PAGE
 
     @classmethod
     def probe(cls, settings: Settings) -> EngineInfo:
