@@ -15,7 +15,6 @@ from PIL import Image
 
 from benchmarks.ocrserver_adapter import moved_while_taken
 from ocrserver.engines.ppocr import PPOCREngine
-from ocrserver.imaging import bgr_array
 from ocrserver.motion_blur import Sureness, steadied, streak_kernel, streaks_seen, undone
 from ocrserver.result import Line, Polygon, bbox_of
 from ocrserver.settings import load_settings
@@ -94,7 +93,7 @@ def test_the_streak_a_moving_hand_drew_is_the_first_a_blurred_page_suggests(dev_
     for photo, length, slant in [(moved_while_taken(scan, 7), 7.0, 20.0), (_streaked_upright(scan, 6), 6.0, 90.0)]:
         if grainy:
             photo = _with_grain_as_jpeg(photo)
-        dy, dx = streaks_seen(bgr_array(photo))[0]
+        dy, dx = streaks_seen(np.asarray(photo.convert("L")))[0]
         assert np.hypot(dy, dx) == pytest.approx(length, abs=1.2)
         seen = np.degrees(np.arctan2(-dy, dx)) % 180
         assert min(abs(seen - slant), 180 - abs(seen - slant)) < 13
