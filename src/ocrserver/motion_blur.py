@@ -27,8 +27,8 @@ from PIL import Image
 from ocrserver.result import Line, Polygon, bbox_of, length_weighted_confidence
 
 # A page whose lines read less surely than this (their confidences weighted by the length of their text) is looked at
-# for a streak. Dev pages as scanned read at 0.95-1.0 with ppocr (the synthetic two-line signboards 0.82-0.86);
-# blurred 5 px, the forms at 0.68-0.93, the receipts' larger print at 0.91-0.99.
+# for a streak. Dev pages as scanned read at 0.95-1.0 with ppocr (a signboard photo 0.82); blurred 5 px, the forms
+# at 0.68-0.93, the receipts' larger print at 0.91-0.99.
 UNSURE_PAGE = 0.95
 # How much surer the sample lines must read through a streak's filter than as sent for the streak to be taken
 CLEARER_BY = 0.03
@@ -36,9 +36,9 @@ CLEARER_BY = 0.03
 STREAKS_TRIED = 3
 # How many of the page's lines (the longest) are read again through each candidate, and over at most how many
 # times their height each (a form's widest lines are as long as the page: reading them whole costs 0.4 s a streak).
-# The dev pages blurred 5 px read the same with 6 lines as with 8 or 10 whole ones, and a scan that is searched for
-# nothing pays 40-170 ms (ppocr-tiny), 3 times less.
-SAMPLE_LINES = 6
+# Dev pages blurred 5 px read the same with 6, 8 or 10 (whole) lines; blurred 8 px, with 8 as with 10, BoW F1 0.809
+# in-process, with 6 0.800. A scan searched for nothing pays 40-200 ms (ppocr-tiny), 6 lines 10-35 ms less.
+SAMPLE_LINES = 8
 SAMPLE_LENGTH = 12
 # The cepstrum is averaged over tiles this large that hold print (grey levels spread at least ``PRINT_SPREAD``)
 TILE = 256
@@ -52,7 +52,8 @@ FINE = 8
 # The Wiener filter's balance between undoing the streak and amplifying noise
 NOISE_BALANCE = 0.003
 # What is cut around a line to undo a streak in it, beyond the streak's own length: the filter reaches far, and
-# nearer edges ring into the line (a blurred receipt's sample read at 0.80 with 8 px, 0.83 with 40, 0.85 undone whole)
+# nearer edges ring into the line (a blurred receipt's eight longest lines read at 0.80 with 8 px, 0.83 with 40, 0.85
+# with the whole page undone)
 LINE_MARGIN = 40
 
 # how surely the lines in these boxes read on this page (BGR): a reader's confidence, 0 for a line it drops
