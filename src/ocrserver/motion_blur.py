@@ -14,6 +14,10 @@ ones, so the depth alone cannot tell whether there is a streak at all. Instead e
 few of the page's longest lines, and those are read again: the candidate they read surest through is taken when they
 read surer by ``CLEARER_BY`` than as sent, and the whole page is then read steadied. A sharp page's lines read less
 surely through any streak's filter, so it is read as sent.
+
+Dev pages blurred 5 px through the server, det F1 / BoW F1: ppocr 0.811 / 0.715 -> 0.835 / 0.855 (as scanned 0.852 /
+0.880), ppocr-tiny 0.769 / 0.573 -> 0.836 / 0.778, tesseract 0.823 / 0.414 -> 0.832 / 0.582; blurred 8 px, ppocr
+BoW F1 0.446 -> 0.812. The scans read as before (docs/benchmarks.md, section 1).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ STREAKS_TRIED = 3
 # How many of the page's lines (the longest) are read again through each candidate, and over at most how many
 # times their height each (a form's widest lines are as long as the page: reading them whole costs 0.4 s a streak).
 # Dev pages blurred 5 px read the same with 6, 8 or 10 (whole) lines; blurred 8 px, with 8 as with 10, BoW F1 0.809
-# in-process, with 6 0.800. A scan searched for nothing pays 40-200 ms (ppocr-tiny), 6 lines 10-35 ms less.
+# in-process, with 6 0.800. A scan searched for nothing pays 45-160 ms (ppocr-tiny), 6 lines 10-35 ms less.
 SAMPLE_LINES = 8
 SAMPLE_LENGTH = 12
 # The cepstrum is averaged over tiles this large that hold print (grey levels spread at least ``PRINT_SPREAD``)
