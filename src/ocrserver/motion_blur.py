@@ -48,7 +48,7 @@ SAMPLE_LENGTH = 12
 TILE = 256
 PRINT_SPREAD = 8.0
 # Troughs are looked for from this far from the middle (nearer ones are the print's own strokes) out to this far:
-# the longest streak looked for, in pixels of the page as read
+# the longest streak looked for, in pixels of the photo as sent
 SHORTEST_STREAK = 2.5
 LONGEST_STREAK = 16
 # How finely each pixel of a streak's kernel is sampled, across and down

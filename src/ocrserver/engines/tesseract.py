@@ -65,8 +65,8 @@ _NOT_LANGUAGES = {"osd", "equ"}
 SURE_PAGE = 0.5
 PAGE_TURNS = (180, 270, 90)
 # A page whose lines (PP-OCR's detector finding them) Tesseract reads less surely than this is looked at for a
-# moving hand's streak (motion_blur.py). Dev pages as scanned read at 0.59-0.93 (two faint receipts 0.32, 0.43);
-# blurred 5 px (dev_set.py --blur 5), the forms at 0.22-0.44, the receipts at 0.3-0.93.
+# moving hand's streak (motion_blur.py). Dev pages as scanned read at 0.59-0.93 (a signboard photo 0.32, a faint
+# receipt 0.43); blurred 5 px (dev_set.py --blur 5), the forms at 0.22-0.44, the receipts at 0.3-0.93.
 STEADY_BELOW = 0.5
 # A page line's box is grown by this share of its height on every side: Tesseract boxes the print to the pixel, and
 # people leave a little room around a line they label. All dev pages in-process, on the same readings, det F1 at
