@@ -1,4 +1,4 @@
-"""A photo blurred by a hand that moved while it was taken, steadied before its lines are read again.
+"""A photo blurred by a hand that moved while it was taken, or out of focus, steadied before its lines are read again.
 
 A hand that moves a few pixels' worth while the shutter is open draws each point of the page out into a short
 straight streak. PP-OCR's recogniser then misreads or drops the page's small print: dev pages blurred 5 px through
@@ -13,11 +13,13 @@ direction; averaged over the tiles that hold print, its deepest few troughs are 
 ones, so the depth alone cannot tell whether there is a streak at all. Instead each candidate is undone around a
 few of the page's longest lines, and those are read again: the candidate they read surest through is taken when they
 read surer by ``CLEARER_BY`` than as sent, and the whole page is then read steadied. A sharp page's lines read less
-surely through any streak's filter, so it is read as sent.
+surely through any streak's filter, so it is read as sent. A lens out of focus draws each point out into a disc
+instead, which leaves a ring of troughs at the disc's width: two discs that wide (half a pixel apart) are tried too.
 
 Dev pages blurred 5 px through the server, det F1 / BoW F1: ppocr 0.811 / 0.715 -> 0.835 / 0.855 (as scanned 0.852 /
 0.880), ppocr-tiny 0.769 / 0.573 -> 0.836 / 0.778, tesseract 0.823 / 0.414 -> 0.832 / 0.582; blurred 8 px, ppocr
-BoW F1 0.446 -> 0.812. The scans read as before (docs/benchmarks.md, section 1).
+BoW F1 0.446 -> 0.812. Out of focus (in-process, ppocr), each point a disc of radius 3 px: 0.751 / 0.680 -> 0.825 /
+0.824. The scans read as before (docs/benchmarks.md, section 1).
 """
 
 from __future__ import annotations
@@ -34,14 +36,14 @@ from ocrserver.result import Line, Polygon, bbox_of, length_weighted_confidence
 # for a streak. Dev pages as scanned read at 0.95-1.0 with ppocr (a signboard photo 0.82); blurred 5 px, the forms
 # at 0.68-0.93, the receipts' larger print at 0.91-0.99.
 UNSURE_PAGE = 0.95
-# How much surer the sample lines must read through a streak's filter than as sent for the streak to be taken
+# How much surer the sample lines must read through a blur's filter than as sent for the blur to be undone
 CLEARER_BY = 0.03
 # How many of the cepstrum's deepest troughs are tried
 STREAKS_TRIED = 3
 # How many of the page's lines (the longest) are read again through each candidate, and over at most how many
 # times their height each (a form's widest lines are as long as the page: reading them whole costs 0.4 s a streak).
 # Dev pages blurred 5 px read the same with 6, 8 or 10 (whole) lines; blurred 8 px, with 8 as with 10, BoW F1 0.809
-# in-process, with 6 0.800. A scan searched for nothing pays 45-160 ms (ppocr-tiny), 6 lines 10-35 ms less.
+# in-process, with 6 0.800. A scan searched for nothing pays 70-230 ms (ppocr-tiny, with the discs), 6 lines less.
 SAMPLE_LINES = 8
 SAMPLE_LENGTH = 12
 # The cepstrum is averaged over tiles this large that hold print (grey levels spread at least ``PRINT_SPREAD``)
@@ -68,9 +70,9 @@ Streak = tuple[int, int]
 
 def steadied(image: Image.Image, lines: Sequence[Line], sureness: Sureness, unsure_below: float = UNSURE_PAGE
              ) -> Image.Image | None:
-    """The image with the streak its lines read surest through undone, or None when it reads as surely as sent:
-    its lines (as read from it) read surely (``unsure_below``: ``UNSURE_PAGE`` suits PP-OCR's recogniser), no streak
-    shows, or none makes them read surer by ``CLEARER_BY``."""
+    """The image with the blur (streak or disc) its lines read surest through undone, or None when it reads as
+    surely as sent: its lines (as read from it) read surely (``unsure_below``: ``UNSURE_PAGE`` suits PP-OCR's
+    recogniser), no blur shows, or none makes them read surer by ``CLEARER_BY``."""
     text_lines = [line for line in lines if line.text.strip()]
     if not text_lines or length_weighted_confidence(text_lines) >= unsure_below:
         return None
@@ -79,20 +81,40 @@ def steadied(image: Image.Image, lines: Sequence[Line], sureness: Sureness, unsu
     # the streaks are tried in grey, a third of the work of colour, the page as sent read in grey too
     grey = np.asarray(image.convert("L"))
     as_sent = sureness(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR), boxes)
-    tried = {streak: sureness(cv2.cvtColor(_steadied_around(grey, boxes, streak), cv2.COLOR_GRAY2BGR), boxes)
-             for streak in streaks_seen(grey)}
-    if not tried:
+    blurs = _blurs_seen(grey)
+    if not blurs:
         return None
-    best = max(tried, key=lambda streak: tried[streak])
-    if tried[best] < as_sent + CLEARER_BY:
+    sure, best = max((sureness(cv2.cvtColor(_undone_around(grey, boxes, blur), cv2.COLOR_GRAY2BGR), boxes), index)
+                     for index, blur in enumerate(blurs))
+    if sure < as_sent + CLEARER_BY:
         return None
-    return Image.fromarray(undone(np.asarray(image.convert("RGB")), streak_kernel(best)))
+    return Image.fromarray(undone(np.asarray(image.convert("RGB")), blurs[best]))
 
 
 def streaks_seen(grey: np.ndarray) -> list[Streak]:
-    """The ``STREAKS_TRIED`` streaks the page's cepstrum suggests, likeliest first: its deepest troughs, averaged
-    over the tiles that hold print, ``SHORTEST_STREAK`` to ``LONGEST_STREAK`` px from the middle. None for a page
+    """The ``STREAKS_TRIED`` streaks the page's cepstrum suggests, likeliest first (``_streaks_in``); none for a page
     with no tile of print."""
+    cepstrum = _cepstrum(grey)
+    return [] if cepstrum is None else _streaks_in(cepstrum)
+
+
+def discs_seen(grey: np.ndarray) -> list[float]:
+    """The radii of the discs the page's cepstrum suggests (``_discs_in``); none for a page with no tile of print."""
+    cepstrum = _cepstrum(grey)
+    return [] if cepstrum is None else _discs_in(cepstrum)
+
+
+def _blurs_seen(grey: np.ndarray) -> list[np.ndarray]:
+    """The kernels of the blurs the page's cepstrum suggests: its streaks, then its discs."""
+    cepstrum = _cepstrum(grey)
+    if cepstrum is None:
+        return []
+    return [streak_kernel(streak) for streak in _streaks_in(cepstrum)] + [disc_kernel(r) for r in _discs_in(cepstrum)]
+
+
+def _cepstrum(grey: np.ndarray) -> np.ndarray | None:
+    """The page's cepstrum (the inverse transform of its log spectrum), averaged over the tiles that hold print, its
+    middle at ``TILE // 2``; None for a page with no tile of print."""
     height, width = grey.shape
     window = np.outer(np.hanning(TILE), np.hanning(TILE)).astype(np.float32)
     log_spectra, tiles = np.zeros((TILE, TILE), np.float32), 0
@@ -105,16 +127,37 @@ def streaks_seen(grey: np.ndarray) -> list[Streak]:
             log_spectra += np.log(spectrum + 1e-3 * spectrum.max())
             tiles += 1
     if not tiles:
-        return []
-    cepstrum = np.fft.fftshift(np.real(np.fft.ifft2(log_spectra / tiles)))
+        return None
+    return np.fft.fftshift(np.real(np.fft.ifft2(log_spectra / tiles)))
+
+
+def _offsets() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each place of a cepstrum as an offset from its middle (dy, dx), and its distance from it."""
     middle = TILE // 2
     dy, dx = np.mgrid[-middle:TILE - middle, -middle:TILE - middle]
-    reach = np.hypot(dy, dx)
+    return dy, dx, np.hypot(dy, dx)
+
+
+def _streaks_in(cepstrum: np.ndarray) -> list[Streak]:
+    """The streaks at the cepstrum's ``STREAKS_TRIED`` deepest troughs, ``SHORTEST_STREAK`` to ``LONGEST_STREAK``
+    px from its middle, deepest first."""
+    dy, dx, reach = _offsets()
     # the cepstrum is symmetric about its middle: one half of the ring
     ring = (reach >= SHORTEST_STREAK) & (reach <= LONGEST_STREAK) & ((dy > 0) | ((dy == 0) & (dx > 0)))
     troughs = ring & (cepstrum <= cv2.erode(cepstrum, np.ones((3, 3), np.uint8)))
     found = sorted(zip(dy[troughs], dx[troughs], cepstrum[troughs], strict=True), key=lambda trough: trough[2])
     return [(int(y), int(x)) for y, x, _ in found[:STREAKS_TRIED]]
+
+
+def _discs_in(cepstrum: np.ndarray) -> list[float]:
+    """A disc leaves a ring of troughs in the cepstrum at its width: the radii, half a pixel apart, of the discs as wide
+    as the ring the cepstrum is deepest along (its mean over each whole-pixel distance from the middle, 3 to
+    ``LONGEST_STREAK`` px)."""
+    _, _, reach = _offsets()
+    widths = np.arange(3, LONGEST_STREAK + 1)
+    depth = [float(cepstrum[np.abs(reach - width) < 0.5].mean()) for width in widths]
+    width = float(widths[int(np.argmin(depth))])
+    return [width / 2, width / 2 + 0.5]
 
 
 def streak_kernel(streak: Streak) -> np.ndarray:
@@ -136,6 +179,16 @@ def streak_kernel(streak: Streak) -> np.ndarray:
     return (kernel / kernel.sum()).astype(np.float32)
 
 
+def disc_kernel(radius: float) -> np.ndarray:
+    """What a lens out of focus makes of one point: a disc of ``radius`` px, its ink summing to 1 (each pixel inked
+    by the share of it the disc covers, sampled ``FINE`` x ``FINE``)."""
+    size = 2 * int(np.ceil(radius)) + 3
+    samples = (np.arange(size * FINE) + 0.5) / FINE - 0.5 - (size - 1) / 2  # from the middle, in pixels
+    inside = np.hypot(*np.meshgrid(samples, samples)) <= radius
+    kernel = inside.reshape(size, FINE, size, FINE).mean(axis=(1, 3))
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
 def undone(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """``image`` (one or more channels, uint8) with ``kernel``'s blur undone by a Wiener filter, its edges mirrored
     out so that they do not ring (and on to a size the Fourier transform is quick at)."""
@@ -153,9 +206,8 @@ def undone(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return out.clip(0, 255).astype(np.uint8)
 
 
-def _steadied_around(page: np.ndarray, boxes: list[Polygon], streak: Streak) -> np.ndarray:
-    """A copy of ``page`` with the streak undone around each box (much cheaper than over the whole page)."""
-    kernel = streak_kernel(streak)
+def _undone_around(page: np.ndarray, boxes: list[Polygon], kernel: np.ndarray) -> np.ndarray:
+    """A copy of ``page`` with ``kernel``'s blur undone around each box (much cheaper than over the whole page)."""
     margin = LINE_MARGIN + kernel.shape[0]
     out = page.copy()
     height, width = page.shape[:2]
