@@ -21,6 +21,7 @@ on the same regions). Full JSON summaries go to --out-dir.
     python benchmarks/dev_set.py --task page --tilt 0.2 --cut 0.1 --dim # ... cut by the frame, in dim light
     python benchmarks/dev_set.py --task page --shadow 0.6               # pages under a shadow across them
     python benchmarks/dev_set.py --task page --blur 5                   # pages blurred by a hand's shake
+    python benchmarks/dev_set.py --task page --defocus 3                # pages out of focus
     python benchmarks/dev_set.py --task page --scale 0.35               # pages in small images
     python benchmarks/dev_set.py --task box --skew 4                    # boxes drawn upright on them
 """
@@ -98,6 +99,7 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
         "--adapter-arg", f"scale={args.scale}", "--adapter-arg", f"dim={int(args.dim)}",
         "--adapter-arg", f"shadow={args.shadow}", "--adapter-arg", f"blur={args.blur}",
+        "--adapter-arg", f"defocus={args.defocus}",
         "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"tilt={args.tilt}", "--adapter-arg", f"cut={args.cut}",
         "--adapter-arg", f"loose={args.loose}", "--adapter-arg", f"wide={args.wide}",
         "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}",
@@ -197,6 +199,9 @@ def main() -> None:
     parser.add_argument("--blur", type=int, default=0,
                         help="page task: send each page blurred as by a hand that moved this many pixels while the "
                              "photo was taken (5), a straight streak 20 degrees from the horizontal")
+    parser.add_argument("--defocus", type=int, default=0,
+                        help="page task: send each page as a lens out of focus shows it, each point a disc of this "
+                             "radius in pixels (3)")
     parser.add_argument("--stack", type=int, default=0,
                         help="page task: send each page between its neighbours of the same source, one image this "
                              "many pages long (a long receipt, a web page captured whole); only its own lines scored")
@@ -223,7 +228,8 @@ def main() -> None:
                     f"_wide{args.wide:g}" if args.wide else "") + (
                     f"_stack{args.stack}" if args.stack else "") + ("_text" if args.as_text else "") + (
                     f"_scale{args.scale:g}" if args.scale != 1 else "") + ("_dim" if args.dim else "") + (
-                    f"_shadow{args.shadow:g}" if args.shadow else "") + (f"_blur{args.blur}" if args.blur else "")
+                    f"_shadow{args.shadow:g}" if args.shadow else "") + (f"_blur{args.blur}" if args.blur else "") + (
+                    f"_defocus{args.defocus}" if args.defocus else "")
                 summaries = [
                     score(server.url, engine, args, c, args.out_dir / f"dev_{engine}_{precision or 'default'}_c{c}{sent}.json")
                     for c in concurrencies
@@ -241,6 +247,7 @@ def main() -> None:
           f"{f' scaled {args.scale:g}' if args.scale != 1 else ''}{' in dim light' if args.dim else ''}"
           f"{f' under a shadow {args.shadow:g} dark' if args.shadow else ''}"
           f"{f' blurred {args.blur} px as by a moving hand' if args.blur else ''}"
+          f"{f' out of focus, discs of {args.defocus} px' if args.defocus else ''}"
           f"{'; page CER of the text as returned, in its reading order' if args.as_text else ''}\n")
     columns = header(concurrencies)
     print("| " + " | ".join(columns) + " |")

@@ -21,6 +21,7 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              with shadow=0.6: the page is sent with a shadow across its right part, the light under it that much darker;
              with blur=5: the page is sent blurred as by a hand that moved 5 px while the photo was taken, a straight
              streak 20 degrees from the horizontal;
+             with defocus=3: the page is sent as a lens out of focus shows it, each point a disc of radius 3 px;
              with stack=3: the page is sent between the pages before and after it of the same source (scaled to its
              width), one image three pages long, as a long receipt or a web page captured whole; the lines on the
              page are moved back onto it, the neighbours' lines left out;
@@ -74,7 +75,7 @@ class OcrServer:
         self, url: str = "http://127.0.0.1:9090", engine: str = "ppocr", timeout: str = "120", turn: str = "0",
         frame: str = "0", skew: str = "0", loose: str = "0", stack: str = "0", data: str = "", text: str = "0",
         scale: str = "1", dim: str = "0", wide: str = "0", tilt: str = "0", cut: str = "0", shadow: str = "0",
-        blur: str = "0",
+        blur: str = "0", defocus: str = "0",
     ) -> None:
         self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
                      + (f" photographed tilted {tilt}" if float(tilt) else "")
@@ -84,7 +85,8 @@ class OcrServer:
                      + (f" stacked {stack} pages long" if int(stack) > 1 else "") + (" text as returned" if int(text) else "")
                      + (f" scaled {scale}" if float(scale) != 1 else "") + (" in dim light" if int(dim) else "")
                      + (f" under a shadow {shadow} dark" if float(shadow) else "")
-                     + (f" blurred {blur} px as by a moving hand" if int(blur) else ""))
+                     + (f" blurred {blur} px as by a moving hand" if int(blur) else "")
+                     + (f" out of focus, discs of {defocus} px" if int(defocus) else ""))
         self.engine = engine
         self.turn = int(turn)
         self.skew = float(skew)
@@ -97,16 +99,17 @@ class OcrServer:
         self.dim = bool(int(dim))
         self.shadow = float(shadow)
         self.blur = int(blur)
+        self.defocus = int(defocus)
         self.text = bool(int(text))
         if self.text and self.stack:
             raise ValueError("text=1 scores the whole text of the image sent; with stack= it holds the neighbours' too")
         self._sent: dict[str, _Sent] = {}
         self._boxes_sent: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent instead
         pages_changed = bool(self.turn or self.skew or self.tilt or self.cut or self.frame is not None or self.stack or self.scale != 1 or self.dim
-                             or self.shadow or self.blur)
+                             or self.shadow or self.blur or self.defocus)
         if pages_changed or float(loose) or float(wide):
             if not data:
-                raise ValueError("turn=, skew=, tilt=, cut=, frame=, stack=, scale=, dim=, shadow=, blur=, loose= and wide= need data=DIR, the dev set "
+                raise ValueError("turn=, skew=, tilt=, cut=, frame=, stack=, scale=, dim=, shadow=, blur=, defocus=, loose= and wide= need data=DIR, the dev set "
                                  "whose pages are sent changed")
             paths = sorted((Path(data) / "images").iterdir())
             for path in paths if pages_changed else ():
@@ -153,6 +156,8 @@ class OcrServer:
             sent = under_a_shadow(sent, self.shadow)
         if self.blur:
             sent = moved_while_taken(sent, self.blur)
+        if self.defocus:
+            sent = out_of_focus(sent, self.defocus)
         encoded = io.BytesIO()
         if self.dim:
             sent, left, top = in_dim_light(sent, cut=bool(self.cut))
@@ -268,6 +273,13 @@ def moved_while_taken(page: Image.Image, length: int) -> Image.Image:
     middle = (length - 1) / 2  # the streak reaches this far either side of the point
     dx, dy = middle * np.cos(np.radians(20)), middle * np.sin(np.radians(20))
     cv2.line(kernel, (round(middle - dx), round(middle + dy)), (round(middle + dx), round(middle - dy)), 1.0, 1)
+    return Image.fromarray(cv2.filter2D(np.asarray(page), -1, kernel / kernel.sum(), borderType=cv2.BORDER_REPLICATE))
+
+
+def out_of_focus(page: Image.Image, radius: int) -> Image.Image:
+    """The page as a lens out of focus shows it: each point drawn out into a disc of ``radius`` px."""
+    kernel = np.zeros((2 * radius + 1, 2 * radius + 1), dtype=np.float32)
+    cv2.circle(kernel, (radius, radius), radius, 1.0, -1)
     return Image.fromarray(cv2.filter2D(np.asarray(page), -1, kernel / kernel.sum(), borderType=cv2.BORDER_REPLICATE))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.ocrserver_adapter import moved_while_taken
+from benchmarks.ocrserver_adapter import moved_while_taken, out_of_focus
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -122,6 +122,7 @@ def test_a_labelled_set_of_ones_own_is_scored_through_every_script(tmp_path: Pat
     (("--dim",), "in dim light", "_dim"),
     (("--shadow", "0.6"), "under a shadow 0.6 dark", "_shadow0.6"),
     (("--blur", "3"), "blurred 3 px as by a moving hand", "_blur3"),
+    (("--defocus", "2"), "out of focus, discs of 2 px", "_defocus2"),
 ])
 def test_pages_sent_small_in_dim_light_under_a_shadow_or_blurred_are_scored_on_the_labelled_page(
         tmp_path: Path, dev_data: Path, changed: tuple, said: str, saved_as: str) -> None:
@@ -145,3 +146,14 @@ def test_a_hands_shake_draws_each_point_out_into_a_slanting_streak_as_long_as_as
     assert 3 <= rows.max() - rows.min() + 1 <= 4  # 20 degrees from the horizontal: 9 x sin 20 = 3.1 px high
     assert rows[columns.argmax()] < rows[columns.argmin()]  # rising to the right
     assert blurred.min() > 200  # the point's ink spread along it, none of it left whole
+
+
+def test_a_lens_out_of_focus_draws_each_point_out_into_a_disc_as_wide_as_asked() -> None:
+    page = np.full((41, 41, 3), 255, dtype=np.uint8)
+    page[20, 20] = 0  # one dark point
+    blurred = np.asarray(out_of_focus(Image.fromarray(page), 4).convert("L"))
+    rows, columns = np.nonzero(blurred < 255)
+    assert columns.max() - columns.min() + 1 == 9 and rows.max() - rows.min() + 1 == 9  # 2 x 4 + 1 px across
+    assert blurred[20, 20] == blurred[20, 24] == blurred[16, 20]  # as dark at its rim as at its middle
+    assert blurred[16, 16] == 255  # round: its square's corner left white
+    assert blurred.min() > 240  # the point's ink spread over it
