@@ -81,10 +81,10 @@ def steadied(image: Image.Image, lines: Sequence[Line], sureness: Sureness, unsu
     boxes = [_sample_box(line.polygon) for line in longest]
     # the streaks are tried in grey, a third of the work of colour, the page as sent read in grey too
     grey = np.asarray(image.convert("L"))
-    as_sent = sureness(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR), boxes)
     blurs = _blurs_seen(grey)
     if not blurs:
         return None
+    as_sent = sureness(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR), boxes)
     sure, best = max((sureness(cv2.cvtColor(_undone_around(grey, boxes, blur), cv2.COLOR_GRAY2BGR), boxes), index)
                      for index, blur in enumerate(blurs))
     if sure < as_sent + CLEARER_BY:
@@ -163,29 +163,32 @@ def _discs_in(cepstrum: np.ndarray) -> list[float]:
 
 def streak_kernel(streak: Streak) -> np.ndarray:
     """What a streak makes of one point: a straight line one pixel wide and as long as the streak, through the
-    kernel's middle, its ink summing to 1. Each pixel is inked by the share of it the line covers (sampled
-    ``FINE`` x ``FINE``), so that a streak between whole pixels is drawn as such."""
+    kernel's middle (``_kernel_covering``)."""
     dy, dx = streak
     length = float(np.hypot(dy, dx))
-    size = 2 * int(np.ceil(length / 2)) + 3  # odd, with a pixel to spare each side
-    middle = (size - 1) / 2
-    # the line's middle segment runs ``length - 1`` px: with half a pixel's width around it, it covers ``length``
     along = np.array([dx, dy]) / length
-    start = np.full(2, middle) - along * (length - 1) / 2
-    samples = (np.arange(size * FINE) + 0.5) / FINE - 0.5  # the samples' places, in pixels
-    points = np.stack(np.meshgrid(samples, samples), axis=-1) - start  # (x, y) from the segment's start
-    on_segment = np.clip(points @ along, 0, length - 1)
-    distance = np.linalg.norm(points - on_segment[..., None] * along, axis=-1)
-    kernel = (distance <= 0.5).reshape(size, FINE, size, FINE).mean(axis=(1, 3))
-    return (kernel / kernel.sum()).astype(np.float32)
+
+    def covered(points: np.ndarray) -> np.ndarray:
+        # the line's middle segment runs ``length - 1`` px: with half a pixel's width around it, it covers ``length``
+        from_start = points + along * (length - 1) / 2
+        on_segment = np.clip(from_start @ along, 0, length - 1)
+        return np.linalg.norm(from_start - on_segment[..., None] * along, axis=-1) <= 0.5
+
+    return _kernel_covering(covered, length / 2)
 
 
 def disc_kernel(radius: float) -> np.ndarray:
-    """What a lens out of focus makes of one point: a disc of ``radius`` px, its ink summing to 1 (each pixel inked
-    by the share of it the disc covers, sampled ``FINE`` x ``FINE``)."""
-    size = 2 * int(np.ceil(radius)) + 3
-    samples = (np.arange(size * FINE) + 0.5) / FINE - 0.5 - (size - 1) / 2  # from the middle, in pixels
-    inside = np.hypot(*np.meshgrid(samples, samples)) <= radius
+    """What a lens out of focus makes of one point: a disc of ``radius`` px (``_kernel_covering``)."""
+    return _kernel_covering(lambda points: np.linalg.norm(points, axis=-1) <= radius, radius)
+
+
+def _kernel_covering(covered: Callable[[np.ndarray], np.ndarray], reach: float) -> np.ndarray:
+    """A kernel reaching ``reach`` px from its middle (with a pixel to spare each side), its ink summing to 1: each
+    pixel inked by the share of it ``covered`` (of points (x, y) from the middle, in pixels) says the blur covers,
+    sampled ``FINE`` x ``FINE``, so that a blur between whole pixels is drawn as such."""
+    size = 2 * int(np.ceil(reach)) + 3  # odd
+    samples = (np.arange(size * FINE) + 0.5) / FINE - 0.5 - (size - 1) / 2
+    inside = covered(np.stack(np.meshgrid(samples, samples), axis=-1))
     kernel = inside.reshape(size, FINE, size, FINE).mean(axis=(1, 3))
     return (kernel / kernel.sum()).astype(np.float32)
 
