@@ -273,13 +273,18 @@ def moved_while_taken(page: Image.Image, length: int) -> Image.Image:
     middle = (length - 1) / 2  # the streak reaches this far either side of the point
     dx, dy = middle * np.cos(np.radians(20)), middle * np.sin(np.radians(20))
     cv2.line(kernel, (round(middle - dx), round(middle + dy)), (round(middle + dx), round(middle - dy)), 1.0, 1)
-    return Image.fromarray(cv2.filter2D(np.asarray(page), -1, kernel / kernel.sum(), borderType=cv2.BORDER_REPLICATE))
+    return _each_point_drawn_as(page, kernel)
 
 
 def out_of_focus(page: Image.Image, radius: int) -> Image.Image:
     """The page as a lens out of focus shows it: each point drawn out into a disc of ``radius`` px."""
     kernel = np.zeros((2 * radius + 1, 2 * radius + 1), dtype=np.float32)
     cv2.circle(kernel, (radius, radius), radius, 1.0, -1)
+    return _each_point_drawn_as(page, kernel)
+
+
+def _each_point_drawn_as(page: Image.Image, kernel: np.ndarray) -> Image.Image:
+    """The page with each point's ink spread over ``kernel``'s shape (its ink kept: the kernel scaled to sum to 1)."""
     return Image.fromarray(cv2.filter2D(np.asarray(page), -1, kernel / kernel.sum(), borderType=cv2.BORDER_REPLICATE))
 
 
