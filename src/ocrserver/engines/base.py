@@ -63,6 +63,10 @@ def installed_version(package: str) -> str | None:
 
 class Engine(ABC):
     name: ClassVar[str]
+    # A reading (a page's or a region's lines, their confidences weighted by the length of their text) less sure than
+    # this may be of a photo blurred by a moving hand or out of focus: a blur is looked for and, when the reader
+    # reads surer through undoing it, the page or region is read steadied (motion_blur.py). None: never looked for.
+    unsure_reading: ClassVar[float | None] = None
 
     @classmethod
     @abstractmethod

@@ -245,7 +245,7 @@ def _cascade_models(settings: Settings) -> TinyModels | None:
 
 class PPOCREngine(Engine):
     name = "ppocr"
-    unsure_page = UNSURE_PAGE  # a page whose lines read less surely is looked at for a moving hand's streak
+    unsure_reading = UNSURE_PAGE
     # languages whose one-line regions are read by ``_quick_crop`` (the tiny -> small cascade; none when it is off)
     _quick_languages: frozenset[str] = frozenset()
     # whether this instance's job runs alone, so its models may use all the cores: never, until the pool says
@@ -303,12 +303,12 @@ class PPOCREngine(Engine):
         """The page's blocks, its boxes on the image as sent: its lines as PageLineFinder finds them, each read by
         this engine's page recogniser."""
         with self._words.reading(languages):
-            return self._line_finder.blocks(image, partial(_recognised, self._strong.page), self.unsure_page)
+            return self._line_finder.blocks(image, partial(_recognised, self._strong.page), self.unsure_reading)
 
     def read_page_lines(self, image: Image.Image, languages: list[str]) -> list[Block]:
         """``read_page`` without working out word boxes (each line's words share its box by their characters)."""
         with self._words.reading(languages):
-            return self._line_finder.blocks(image, partial(_recognised, self._strong.page_lines), self.unsure_page)
+            return self._line_finder.blocks(image, partial(_recognised, self._strong.page_lines), self.unsure_reading)
 
     def read_region(self, crop: Image.Image, languages: list[str]) -> list[Line]:
         """The region's lines; a region drawn loosely is read around its text's rows (``loose_text_rows``).
@@ -363,7 +363,7 @@ class PPOCRTinyEngine(PPOCREngine):
     """PP-OCRv6 tiny detector and recogniser: about 4x quicker than ``ppocr`` on lines (TINY_LANGUAGES only)."""
 
     name = "ppocr-tiny"
-    unsure_page = TINY_UNSURE_PAGE
+    unsure_reading = TINY_UNSURE_PAGE
 
     @classmethod
     def probe(cls, settings: Settings) -> EngineInfo:

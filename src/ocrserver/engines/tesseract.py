@@ -117,6 +117,7 @@ def installed_languages(tessdata: Path) -> list[str]:
 
 class TesseractEngine(Engine):
     name = "tesseract"
+    unsure_reading = STEADY_BELOW
 
     @classmethod
     def probe(cls, settings: Settings) -> EngineInfo:
@@ -183,7 +184,7 @@ class TesseractEngine(Engine):
         Tesseract (detected_lines.py), or with OCR_TESSERACT_LAYOUT=tesseract as Tesseract's layout finds them."""
         if self._line_finder is None:
             return self._read_page_as_laid_out(image, languages)
-        return self._line_finder.blocks(image, partial(self._detected_lines, languages=languages), STEADY_BELOW)
+        return self._line_finder.blocks(image, partial(self._detected_lines, languages=languages), self.unsure_reading)
 
     def _detected_lines(self, detection: Detection, classified: Classified | None, languages: list[str]) -> list[Line]:
         return read_detected_lines(detection, says_upside_down(classified), partial(self._read_region, languages=languages))
