@@ -24,6 +24,7 @@ on the same regions). Full JSON summaries go to --out-dir.
     python benchmarks/dev_set.py --task page --defocus 3                # pages out of focus
     python benchmarks/dev_set.py --task page --scale 0.35               # pages in small images
     python benchmarks/dev_set.py --task box --skew 4                    # boxes drawn upright on them
+    python benchmarks/dev_set.py --task box --on-page --blur 5          # boxes drawn on whole pages blurred so
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
     ]
     if args.as_text:
         command += ["--adapter-arg", "text=1"]
+    if args.on_page:
+        command += ["--box-mode", "full"]
     if args.limit:
         command += ["--limit", str(args.limit)]
     if args.max_boxes:
@@ -198,10 +201,14 @@ def main() -> None:
                              "much darker (0.6), as a hand or a phone held over it casts")
     parser.add_argument("--blur", type=int, default=0,
                         help="page task: send each page blurred as by a hand that moved this many pixels while the "
-                             "photo was taken (5), a straight streak 20 degrees from the horizontal")
+                             "photo was taken (5), a straight streak 20 degrees from the horizontal; box task with "
+                             "--on-page: each box drawn on its page blurred so")
     parser.add_argument("--defocus", type=int, default=0,
                         help="page task: send each page as a lens out of focus shows it, each point a disc of this "
-                             "radius in pixels (3)")
+                             "radius in pixels (3); box task with --on-page: each box drawn on its page sent so")
+    parser.add_argument("--on-page", action="store_true",
+                        help="box task: send each region as a box drawn on its whole page, as Label Studio's "
+                             "interactive call does, not cut out of it")
     parser.add_argument("--stack", type=int, default=0,
                         help="page task: send each page between its neighbours of the same source, one image this "
                              "many pages long (a long receipt, a web page captured whole); only its own lines scored")
@@ -212,6 +219,9 @@ def main() -> None:
                         help="box task: then run interactive.py on this many regions per engine (0: skip)")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
+    if "box" in args.task.split(",") and (args.blur or args.defocus or args.shadow) and not args.on_page:
+        parser.error("--blur, --defocus and --shadow change whole pages: with the box task, add --on-page to draw the "
+                     "boxes on them (or use --task page)")
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     precisions = args.precision.split(",") if args.precision else [""]
@@ -229,7 +239,7 @@ def main() -> None:
                     f"_stack{args.stack}" if args.stack else "") + ("_text" if args.as_text else "") + (
                     f"_scale{args.scale:g}" if args.scale != 1 else "") + ("_dim" if args.dim else "") + (
                     f"_shadow{args.shadow:g}" if args.shadow else "") + (f"_blur{args.blur}" if args.blur else "") + (
-                    f"_defocus{args.defocus}" if args.defocus else "")
+                    f"_defocus{args.defocus}" if args.defocus else "") + ("_onpage" if args.on_page else "")
                 summaries = [
                     score(server.url, engine, args, c, args.out_dir / f"dev_{engine}_{precision or 'default'}_c{c}{sent}.json")
                     for c in concurrencies
@@ -248,13 +258,15 @@ def main() -> None:
           f"{f' under a shadow {args.shadow:g} dark' if args.shadow else ''}"
           f"{f' blurred {args.blur} px as by a moving hand' if args.blur else ''}"
           f"{f' out of focus, discs of {args.defocus} px' if args.defocus else ''}"
+          f"{'; boxes drawn on their whole pages' if args.on_page else ''}"
           f"{'; page CER of the text as returned, in its reading order' if args.as_text else ''}\n")
     columns = header(concurrencies)
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     for cells in rows:
         print("| " + " | ".join(cells) + " |")
-    if args.interactive_boxes and "box" in args.task.split(",") and not args.skew and not args.loose and not args.wide:
+    boxes_as_scanned = not (args.skew or args.loose or args.wide or args.on_page)
+    if args.interactive_boxes and "box" in args.task.split(",") and boxes_as_scanned:
         # the Label Studio hot path, the raw engine call and pytesseract per call, on the same regions (level
         # ones: interactive.py draws the boxes on the pages as scanned, so it does not follow --skew)
         for engine in args.engines.split(","):

@@ -29,6 +29,8 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              request, so the latency measured is the server's, not the time this client takes to encode them;
              with text=1: the page's text as the server returns it, in its reading order, not its lines, so the
              scorer's page CER compares that order with the truth's rows (detection is then not scored))
+box task with the scorer's --box-mode full (dev_set.py --on-page): each region sent as a box drawn on its whole page,
+             as Label Studio's interactive call sends it; with shadow=, blur= or defocus=, on the page sent so
 box task with skew=DEGREES: each region is cut from its page sent askew as an annotator draws a box on it,
              upright around the labelled region's turned outline (padded by a tenth of the region's height, as the
              scorer pads its crops), so it takes in the corners of the neighbouring lines; made before the first
@@ -68,6 +70,7 @@ class _Sent(NamedTuple):  # not a dataclass: ocr_score.py loads this file withou
     image: bytes
     to_page: Callable[[Polygon], Polygon]
     on_page: Callable[[Polygon], bool]  # whether a polygon (moved back) lies on the page, not on a neighbour
+    moved: bool  # whether what is on the page lies elsewhere on the image sent (turned, askew, framed, ...)
 
 
 class OcrServer:
@@ -173,7 +176,7 @@ class OcrServer:
         def on_page(polygon: Polygon) -> bool:
             return 0 <= float(np.mean([y for _, y in polygon])) < page.height
 
-        return _Sent(encoded.getvalue(), to_page, on_page)
+        return _Sent(encoded.getvalue(), to_page, on_page, moved=bool(back))
 
     def _boxes_drawn_askew(self, labels: dict, data: Path) -> dict[tuple[str, int], bytes]:
         """Each labelled region of one page, cut upright from the page turned askew (box task with skew=)."""
@@ -200,6 +203,12 @@ class OcrServer:
     def recognize(self, image: bytes, box=None, lang: str | None = None, meta=None) -> str:
         if self._boxes_sent:
             image, box = self._boxes_sent[(meta["id"], meta["region"])], None
+        elif box is not None and self._sent:  # a box drawn on its whole page, the page sent changed
+            sent = self._sent[hashlib.sha1(image).hexdigest()]
+            if sent.moved:
+                raise ValueError("a box drawn on its page (--box-mode full) is sent on the page blurred, out of focus or "
+                                 "under a shadow, not turned, askew, photographed, scaled or stacked")
+            image = sent.image
         if box is None:
             width, height = Image.open(io.BytesIO(image)).size  # header only
             box = [0, 0, width, height]

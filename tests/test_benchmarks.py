@@ -71,6 +71,23 @@ def test_boxes_drawn_with_paper_around_and_past_their_end_are_scored_on_their_te
 
 
 @pytest.mark.timeout(600)
+def test_boxes_drawn_on_whole_pages_sent_out_of_focus_are_scored_on_their_text(tmp_path: Path, dev_data: Path) -> None:
+    stdout = run_dev_set(tmp_path, "--engines", "ppocr-tiny", "--task", "box", "--on-page", "--defocus", "2",
+                         "--limit", "1", "--max-boxes", "4", "--concurrency", "1", "--interactive-boxes", "0")
+    assert "out of focus, discs of 2 px; boxes drawn on their whole pages" in stdout
+    summary = json.loads((tmp_path / "dev_ppocr-tiny_default_c1_defocus2_onpage.json").read_text())
+    assert summary["settings"]["box_mode"] == "full" and "out of focus" in summary["adapter"]  # the page sent so
+    assert summary["box"]["n"] == 4 and summary["box"]["cer_ci"] < 0.3
+
+
+def test_boxes_are_not_cut_from_blurred_pages_unasked() -> None:
+    # the scorer cuts each box from the page as scanned: --blur with the box task would measure the scan
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "dev_set.py"), "--task", "box", "--blur", "5"],
+                          capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert done.returncode == 2 and "add --on-page" in done.stderr
+
+
+@pytest.mark.timeout(600)
 def test_a_page_sent_between_its_neighbours_is_scored_on_its_own_lines(tmp_path: Path, dev_data: Path) -> None:
     stdout = run_dev_set(tmp_path, "--engines", "ppocr-tiny", "--task", "page", "--stack", "3", "--limit", "1",
                          "--concurrency", "1", "--interactive-boxes", "0")
