@@ -243,8 +243,8 @@ def tesseract() -> Iterator[TesseractEngine]:
 def test_boxes_drawn_on_a_scan_are_read_as_drawn_though_some_read_unsurely(
         tesseract: TesseractEngine, dev_data: Path, label_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Tesseract reads a sixth of the dev scans' regions less surely than its ``unsure_reading``; judged by the region
-    # alone, a third of those read surer through some blur the page suggests, most of them worse (these two pages: 3
-    # of every 4th region each). Their print's edges are sharp: none is looked at.
+    # alone, half of those read surer through some blur the page suggests, and most of those read worse (on these two
+    # pages, 3 of every fourth region each changed). Their print's edges are sharp: none is looked at.
     scan, _ = _scan(dev_data, label_id)
     page = np.asarray(scan)
     boxes = [box for box, _ in _labelled_boxes(dev_data, label_id)]
