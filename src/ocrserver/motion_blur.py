@@ -143,9 +143,9 @@ def steadied_around(page: np.ndarray, region: Polygon) -> Iterator[Window]:
     around = page[max(0, middle_y - half):middle_y + half, max(0, middle_x - half):middle_x + half]
     for kernel in _blurs_seen(_grey(around)):
         margin = LINE_MARGIN + kernel.shape[0] + (y1 - y0) // 4
-        left_, top_ = max(0, x0 - margin), max(0, y0 - margin)
-        window = page[top_:min(height, y1 + margin), left_:min(width, x1 + margin)]
-        yield Window(undone(np.ascontiguousarray(window), kernel), left_, top_)
+        window_left, window_top = max(0, x0 - margin), max(0, y0 - margin)
+        window = page[window_top:min(height, y1 + margin), window_left:min(width, x1 + margin)]
+        yield Window(undone(np.ascontiguousarray(window), kernel), window_left, window_top)
 
 
 def has_soft_edges(grey: np.ndarray) -> bool:
