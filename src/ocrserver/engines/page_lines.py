@@ -77,7 +77,7 @@ class PageLineFinder:
         taken blurred, read again steadied when its lines read less surely than ``unsure_below`` (motion_blur.py)."""
         blocks = self._blocks_as_sent(image, read_lines)
         steady = steadied(image, [line for block in blocks for line in block.lines],
-                          partial(self._sureness, read_lines=read_lines), unsure_below)
+                          partial(self._sureness, read_lines=read_lines), self._lines_found, unsure_below)
         return blocks if steady is None else self._blocks_as_sent(steady, read_lines)
 
     def _blocks_as_sent(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
@@ -96,6 +96,10 @@ class PageLineFinder:
         confidence, 0 for each it drops."""
         detection = detected_at(self._page, page, boxes)
         return sum(line.confidence for line in read_lines(detection, as_detected(detection))) / len(boxes)
+
+    def _lines_found(self, page: np.ndarray) -> list[Polygon]:
+        """The boxes of the lines the detector finds on ``page`` (BGR)."""
+        return detect(self._page, page).text_boxes
 
     def _blocks_seen(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
         """The blocks of the image as it is to be read, looked at closer where its text came out small."""
