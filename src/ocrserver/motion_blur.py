@@ -31,7 +31,7 @@ boxes read exactly as before.
 Dev pages blurred 5 px through the server, det F1 / BoW F1: ppocr 0.811 / 0.715 -> 0.835 / 0.855 (as scanned 0.852 /
 0.880), ppocr-tiny 0.769 / 0.573 -> 0.836 / 0.778, tesseract 0.823 / 0.414 -> 0.832 / 0.582; blurred 8 px, ppocr
 BoW F1 0.446 -> 0.812. Out of focus, each point a disc of radius 3 px (``--defocus 3``): ppocr 0.751 / 0.681 ->
-0.825 / 0.825, ppocr-tiny 0.707 / 0.569 -> 0.819 / 0.760, tesseract 0.737 / 0.417 -> 0.813 / 0.634. The scans read as
+0.832 / 0.843, ppocr-tiny 0.707 / 0.569 -> 0.819 / 0.760, tesseract 0.737 / 0.417 -> 0.813 / 0.634. The scans read as
 before (docs/benchmarks.md, section 1).
 """
 
