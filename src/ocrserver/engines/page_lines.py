@@ -71,11 +71,13 @@ class PageLineFinder:
         """The angle classifier, as the page orientation vote uses it."""
         return self._page.text_cls
 
-    def blocks(self, image: Image.Image, read_lines: LineReader, unsure_below: float) -> list[Block]:
+    def blocks(self, image: Image.Image, read_lines: LineReader, unsure_below: float | None) -> list[Block]:
         """The page's blocks, its boxes on the image as sent, each line the detector found read by ``read_lines``.
         A page photographed at an angle is read flattened (perspective.py); one a hand that moved while the photo was
         taken blurred, read again steadied when its lines read less surely than ``unsure_below`` (motion_blur.py)."""
         blocks = self._blocks_as_sent(image, read_lines)
+        if unsure_below is None:
+            return blocks
         steady = steadied(image, [line for block in blocks for line in block.lines],
                           partial(self._sureness, read_lines=read_lines), self._lines_found, unsure_below)
         return blocks if steady is None else self._blocks_as_sent(steady, read_lines)
