@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -123,6 +124,11 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def bgr_array(image: Image.Image) -> np.ndarray:
     """The image's pixels as OpenCV and the ONNX OCR models take them: height x width x 3, blue first."""
     return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+
+def grey_array(image: np.ndarray) -> np.ndarray:
+    """An RGB array (height x width x 3) in grey, as OpenCV weighs its channels; a grey one as it is."""
+    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
 
 
 def _render_pdf(data: bytes, max_pixels: int, *, max_pages: int, dpi: int, pages: list[int] | None) -> list[Image.Image]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ocrserver.imaging import grey_array
+
 # Paper whose brightest place is this many times its darkest is evened out before its ink is found.
 UNEVEN = 1.5
 # The paper's brightness is measured on the image shrunk until its short side is this many px (a line crop: about
@@ -27,7 +29,7 @@ _AROUND = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * PAPER_SIDE + 1, PAPER_S
 def ink(image: np.ndarray) -> np.ndarray:
     """The image's ink (255) and paper (0) by Otsu's threshold, either polarity: the lesser part is the ink. Dark
     print on paper lit unevenly (a shadow across it) is evened out first."""
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    gray = grey_array(image)
     _, marks = cv2.threshold(evenly_lit(gray), 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     if marks.mean() > 127:  # light text on a dark background
         marks = 255 - marks

@@ -45,6 +45,7 @@ import numpy as np
 from PIL import Image
 
 from ocrserver.geometry import shifted
+from ocrserver.imaging import grey_array
 from ocrserver.result import Line, Polygon, bbox_of, length_weighted_confidence
 
 # A page whose lines read less surely than this (their confidences weighted by the length of their text) is looked at
@@ -165,11 +166,11 @@ def steadied_around(page: np.ndarray, region: Polygon) -> Iterator[Window]:
     left, top, right, bottom = bbox_of(region)
     x0, y0 = max(0, int(left)), max(0, int(top))
     x1, y1 = min(width, int(np.ceil(right))), min(height, int(np.ceil(bottom)))
-    if x1 <= x0 or y1 <= y0 or not has_soft_edges(_grey(page[y0:y1, x0:x1])):
+    if x1 <= x0 or y1 <= y0 or not has_soft_edges(grey_array(page[y0:y1, x0:x1])):
         return
     middle_x, middle_y, half = (x0 + x1) // 2, (y0 + y1) // 2, AROUND_REGION // 2
     around = page[max(0, middle_y - half):middle_y + half, max(0, middle_x - half):middle_x + half]
-    for kernel in _blurs_seen(_grey(around)):
+    for kernel in _blurs_seen(grey_array(around)):
         margin = LINE_MARGIN + kernel.shape[0] + (y1 - y0) // 4
         window_left, window_top = max(0, x0 - margin), max(0, y0 - margin)
         window = page[window_top:min(height, y1 + margin), window_left:min(width, x1 + margin)]
@@ -188,10 +189,6 @@ def has_soft_edges(grey: np.ndarray) -> bool:
     least_steep = min(np.percentile(np.abs(across * np.cos(angle) + down * np.sin(angle)), 99)
                       for angle in np.arange(8) * np.pi / 8)
     return bool(least_steep < SOFT_EDGES * (high - low))
-
-
-def _grey(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
 
 
 def streaks_seen(grey: np.ndarray) -> list[Streak]:
