@@ -139,7 +139,7 @@ def _sureness_of_lines_found(grey: np.ndarray, sureness: Sureness, find_lines: L
 
 def _length(polygon: Polygon) -> float:
     """A line's length: its box's top edge (its first two corners, from the text's top-left)."""
-    return float(np.hypot(polygon[1][0] - polygon[0][0], polygon[1][1] - polygon[0][1])) if len(polygon) > 1 else 0.0
+    return float(np.linalg.norm(np.subtract(polygon[1], polygon[0]))) if len(polygon) > 1 else 0.0
 
 
 @dataclass(frozen=True)
@@ -162,19 +162,14 @@ def steadied_around(page: np.ndarray, region: Polygon) -> Iterator[Window]:
     ``AROUND_REGION`` px about its middle), that blur undone in it, likeliest first; none when the region's print is
     sharp (``has_soft_edges``) or no blur shows. The window reaches ``LINE_MARGIN`` beyond the region and the blur, and
     the room ``rectify`` pads a region with."""
-    height, width = page.shape[:2]
-    left, top, right, bottom = bbox_of(region)
-    x0, y0 = max(0, int(left)), max(0, int(top))
-    x1, y1 = min(width, int(np.ceil(right))), min(height, int(np.ceil(bottom)))
+    x0, y0, x1, y1 = _on_page(region, 0, page)
     if x1 <= x0 or y1 <= y0 or not has_soft_edges(grey_array(page[y0:y1, x0:x1])):
         return
     middle_x, middle_y, half = (x0 + x1) // 2, (y0 + y1) // 2, AROUND_REGION // 2
     around = page[max(0, middle_y - half):middle_y + half, max(0, middle_x - half):middle_x + half]
     for kernel in _blurs_seen(grey_array(around)):
-        margin = LINE_MARGIN + kernel.shape[0] + (y1 - y0) // 4
-        window_left, window_top = max(0, x0 - margin), max(0, y0 - margin)
-        window = page[window_top:min(height, y1 + margin), window_left:min(width, x1 + margin)]
-        yield Window(undone(np.ascontiguousarray(window), kernel), window_left, window_top)
+        left, top, right, bottom = _on_page(region, LINE_MARGIN + kernel.shape[0] + (y1 - y0) // 4, page)
+        yield Window(undone(np.ascontiguousarray(page[top:bottom, left:right]), kernel), left, top)
 
 
 def has_soft_edges(grey: np.ndarray) -> bool:
@@ -311,15 +306,20 @@ def undone(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 def _undone_around(page: np.ndarray, boxes: list[Polygon], kernel: np.ndarray) -> np.ndarray:
     """A copy of ``page`` with ``kernel``'s blur undone around each box (much cheaper than over the whole page)."""
-    margin = LINE_MARGIN + kernel.shape[0]
     out = page.copy()
-    height, width = page.shape[:2]
     for box in boxes:
-        left, top, right, bottom = bbox_of(box)
-        x0, y0 = max(0, int(left) - margin), max(0, int(top) - margin)
-        x1, y1 = min(width, int(np.ceil(right)) + margin), min(height, int(np.ceil(bottom)) + margin)
-        out[y0:y1, x0:x1] = undone(page[y0:y1, x0:x1], kernel)
+        left, top, right, bottom = _on_page(box, LINE_MARGIN + kernel.shape[0], page)
+        out[top:bottom, left:right] = undone(page[top:bottom, left:right], kernel)
     return out
+
+
+def _on_page(box: Polygon, margin: int, page: np.ndarray) -> tuple[int, int, int, int]:
+    """The whole pixels ``box`` covers grown by ``margin`` on every side, cut to the page: left, top, right, bottom
+    (the last two excluded)."""
+    height, width = page.shape[:2]
+    left, top, right, bottom = bbox_of(box)
+    return (max(0, int(left) - margin), max(0, int(top) - margin), min(width, int(np.ceil(right)) + margin),
+            min(height, int(np.ceil(bottom)) + margin))
 
 
 def _sample_box(polygon: Polygon) -> Polygon:
@@ -328,7 +328,7 @@ def _sample_box(polygon: Polygon) -> Polygon:
     if len(polygon) != 4:
         return polygon
     top_left, top_right, bottom_right, bottom_left = (np.array(point) for point in polygon)
-    length = float(np.linalg.norm(top_right - top_left))
+    length = _length(polygon)
     height = float(np.linalg.norm(bottom_left - top_left))
     if not height or length <= SAMPLE_LENGTH * height:
         return polygon
