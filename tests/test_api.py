@@ -345,6 +345,17 @@ def test_a_page_much_longer_than_wide_or_wider_than_high_is_read_at_its_own_reso
         assert line["bbox"] == pytest.approx(box, abs=8)
 
 
+@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
+def test_an_image_a_few_pixels_thin_reads_as_no_text(client: TestClient, engine: str) -> None:
+    # a rule or a scanner's stray strip: shrunk to look for a page's outline, its short side came out 0 px and
+    # OpenCV's error came back as the engine failing (422, "inv_scale_x > 0")
+    for width, height in ((4000, 1), (1, 4000), (5000, 2), (30000, 5)):
+        strip = Image.new("RGB", (width, height), "white")
+        response = post_json(client, image_base64=b64(encode(strip)), engine=engine)
+        assert response.status_code == 200, (width, height, response.text)
+        assert response.json()["text"] == ""
+
+
 def _table(ruled: bool, rows: int = 10, columns: int = 5) -> tuple[Image.Image, list[str]]:
     """A table of cells 180 x 40 px (``ruled``: with rules around each), a word of 18 px print in each; and its
     cells' words, row by row."""

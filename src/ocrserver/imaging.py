@@ -131,6 +131,16 @@ def grey_array(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
 
 
+def shrunk(image: np.ndarray, scale: float) -> np.ndarray:
+    """``image`` (an array) scaled down by ``scale``, each new pixel the mean of the area it covers, each side at
+    least 1 px; as it is where ``scale`` is 1 or more."""
+    if scale >= 1.0:
+        return image
+    height, width = image.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def _render_pdf(data: bytes, max_pixels: int, *, max_pages: int, dpi: int, pages: list[int] | None) -> list[Image.Image]:
     import pypdfium2 as pdfium
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ocrserver.imaging import grey_array
+from ocrserver.imaging import grey_array, shrunk
 
 # Paper whose brightest place is this many times its darkest is evened out before its ink is found.
 UNEVEN = 1.5
@@ -42,8 +42,7 @@ def evenly_lit(gray: np.ndarray) -> np.ndarray:
     height, width = gray.shape
     if min(height, width) < 2:
         return gray
-    scale = min(1.0, PAPER_SIDE / min(height, width))
-    small = cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    small = shrunk(gray, PAPER_SIDE / min(height, width))
     paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, _AROUND, borderType=cv2.BORDER_REPLICATE)
     darkest, brightest = cv2.minMaxLoc(paper)[:2]
     if brightest < UNEVEN * max(darkest, 1.0):

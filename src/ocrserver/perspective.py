@@ -61,6 +61,7 @@ import numpy as np
 from PIL import Image
 
 from ocrserver.geometry import perspective_mapped
+from ocrserver.imaging import shrunk
 from ocrserver.result import Polygon
 
 MEASURED_SIDE = 800  # the outline is looked for on the photo shrunk to about this many px on its longer side
@@ -153,8 +154,7 @@ def _outline(image: Image.Image) -> tuple[np.ndarray, list[bool]] | None:
     """``page_corners``, and which of the sides they bound the frame cuts across the page (``_cut_sides``)."""
     grey = np.asarray(image.convert("L"))
     scale = min(1.0, MEASURED_SIDE / max(grey.shape))
-    if scale < 1.0:
-        grey = cv2.resize(grey, (round(grey.shape[1] * scale), round(grey.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    grey = shrunk(grey, scale)
     blurred = cv2.GaussianBlur(grey, (5, 5), 0)
     outline = _outline_of(_bright(blurred), blurred) or _walled_off_outline(blurred)
     if outline is None:

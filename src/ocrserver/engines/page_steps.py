@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import cv2
 import numpy as np
 from rapidocr.ch_ppocr_det.utils import TextDetOutput
 from rapidocr.main import RapidOCRError
@@ -23,6 +22,7 @@ from rapidocr.utils.process_img import map_boxes_to_original
 
 from ocrserver.engines.orientation import PageVerdict
 from ocrserver.engines.strips import Strips, lines_across_strips, strips_for
+from ocrserver.imaging import shrunk
 from ocrserver.result import Polygon
 
 # rapidocr cuts a box at least this many times as tall as wide turned a quarter counter-clockwise (text set up the page)
@@ -67,10 +67,7 @@ def _detect_in_strips(pipeline: Any, image: np.ndarray, strips: Strips) -> Detec
     """Where ``pipeline``'s detector finds text in each strip of ``image``, each line once (a line cut by a strip's
     edge joined with the rest of it, strips.py), and the lines cut from the image shrunk as the strips saw it."""
     height, width = image.shape[:2]
-    scaled = image
-    if strips.scale < 1.0:
-        size = (max(1, round(width * strips.scale)), max(1, round(height * strips.scale)))
-        scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    scaled = shrunk(image, strips.scale)
     scaling = {"preprocess": {"ratio_h": height / scaled.shape[0], "ratio_w": width / scaled.shape[1]},
                "padding_1": {"top": 0, "left": 0}}
     detector, along = pipeline._load_det_model(), 0 if strips.across else 1
