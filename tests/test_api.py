@@ -346,10 +346,24 @@ def test_a_page_much_longer_than_wide_or_wider_than_high_is_read_at_its_own_reso
 
 
 @pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
+def test_a_long_line_scanned_on_its_own_reads_whole(client: TestClient, engine: str) -> None:
+    # a line cut out by a line-segmentation tool, over 2000 px long and less than a 125th as high: rapidocr shrank
+    # it for its detector with its sides rounded to 32 px, its height to nothing, and the engine failed (422)
+    face = font(14)
+    line = "Invoice 4711 paid in full on Monday, total amount 42.50 EUR, thank you for shopping with us again soon"
+    left, top, right, bottom = face.getbbox(line)
+    image = Image.new("RGB", (2400, bottom - top + 2), "white")
+    ImageDraw.Draw(image).text((8, 1 - top), line, fill="black", font=face)
+    response = post_json(client, image_base64=b64(encode(image)), engine=engine)
+    assert response.status_code == 200, response.text
+    assert bag_of_words_f1(response.json()["text"], line) > 0.9
+
+
+@pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
 def test_an_image_a_few_pixels_thin_reads_as_no_text(client: TestClient, engine: str) -> None:
     # a rule or a scanner's stray strip: shrunk to look for a page's outline, its short side came out 0 px and
     # OpenCV's error came back as the engine failing (422, "inv_scale_x > 0")
-    for width, height in ((4000, 1), (1, 4000), (5000, 2), (30000, 5)):
+    for width, height in ((4000, 1), (1, 4000), (5000, 2), (30000, 5), (700, 1), (700, 3)):
         strip = Image.new("RGB", (width, height), "white")
         response = post_json(client, image_base64=b64(encode(strip)), engine=engine)
         assert response.status_code == 200, (width, height, response.text)

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from ocrserver.engines.orientation import is_upside_down
+from ocrserver.engines.page_steps import scaled_for_detector
 from ocrserver.engines.ppocr import PPOCREngine, PPOCRTinyEngine
 from ocrserver.engines.ppocr_models import TINY_LANGUAGES, find_tiny_models
 from ocrserver.settings import load_settings
@@ -88,3 +89,17 @@ def test_a_page_without_text_reads_as_no_blocks_whatever_its_size() -> None:
     table = Image.fromarray(np.random.default_rng(0).normal(100, 12, (3000, 4000, 3)).clip(0, 255).astype(np.uint8))
     assert engine.read_page(blank, ["en"]) == []
     assert engine.read_page(table, ["en"]) == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(700, 1), (700, 3), (1999, 5), (2400, 8), (2400, 19), (30, 1800)])
+def test_a_thin_image_is_shown_to_the_detector_no_longer_than_the_pipeline_works_at(width: int, height: int) -> None:
+    # rapidocr raises a page's short side to 30 px: a 700 x 1 px strip became 21000 x 30 px, padded to 21000 x 5248
+    # for the detector (62 s); and it shrinks one over 2000 px long with its sides rounded to 32 px: 2400 x 19 px
+    # rounded to nothing, and the page failed
+    from rapidocr import RapidOCR
+
+    pipeline = RapidOCR(params={"Global.log_level": "error"})
+    scaled, scaling = scaled_for_detector(pipeline, np.full((height, width, 3), 255, dtype=np.uint8))
+    assert 1 <= min(scaled.shape[:2]) and max(scaled.shape[:2]) <= pipeline.max_side_len
+    assert scaling["preprocess"]["ratio_w"] * scaled.shape[1] == pytest.approx(width)
+    assert scaling["preprocess"]["ratio_h"] * scaled.shape[0] == pytest.approx(height)

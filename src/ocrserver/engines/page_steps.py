@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import cv2
 import numpy as np
 from rapidocr.ch_ppocr_det.utils import TextDetOutput
 from rapidocr.main import RapidOCRError
@@ -55,12 +56,27 @@ def detect(pipeline: Any, image: np.ndarray) -> Detection:
     strips = strips_for(width, height, pipeline.max_side_len)
     if strips is not None:
         return _detect_in_strips(pipeline, image, strips)
-    scaled, scaling = pipeline.preprocess_img(image)
+    scaled, scaling = scaled_for_detector(pipeline, image)
     try:
         crops, found = pipeline.detect_and_crop(scaled, scaling)
     except RapidOCRError:  # "The text detection result is empty"
         return Detection(image, scaling, [], None)
     return Detection(image, scaling, crops, found)
+
+
+def scaled_for_detector(pipeline: Any, image: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """``image`` scaled as ``pipeline`` scales a page for its detector (its ``preprocess_img``), and how. An image too
+    thin for that is scaled only until its long side is ``max_side_len``: rapidocr raises the short side to
+    ``min_side_len`` px whatever that makes of the long one, and then pads an image more than 8 times as wide as high
+    to a quarter of its width, so a 700 x 1 px strip was searched as 20992 x 5248 px (62 s, 1.3 GB for its input
+    alone)."""
+    height, width = image.shape[:2]
+    short_side, long_side = min(height, width), max(height, width)
+    if short_side >= pipeline.min_side_len or long_side * pipeline.min_side_len / short_side <= pipeline.max_side_len:
+        return pipeline.preprocess_img(image)
+    scale = pipeline.max_side_len / long_side
+    scaled = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_LINEAR)
+    return scaled, {"preprocess": {"ratio_h": height / scaled.shape[0], "ratio_w": width / scaled.shape[1]}}
 
 
 def _detect_in_strips(pipeline: Any, image: np.ndarray, strips: Strips) -> Detection:
