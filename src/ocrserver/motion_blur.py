@@ -38,7 +38,7 @@ before (docs/benchmarks.md, section 1).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -86,6 +86,12 @@ SOFT_EDGES = 0.3
 PRINT_CONTRAST = 12
 # A region's blurs are looked for in the cepstrum of a square of the page this large about its middle
 AROUND_REGION = 768
+# A photo of more pixels than this (what the engines look at: 2000 x 2000 px) is steadied only in the part that holds
+# the lines read from it, with this share of its longer side around them: a form a ninth as wide as a 7000 x 7000 px
+# photo, its print too small to be read, was searched for blurs across the whole photo (18 of 20 s). (Around the lines
+# its detector found too, the part was the whole photo: it finds specks of the grainy table around.)
+WHOLE_UP_TO = 4_000_000
+PART_MARGIN = 0.05
 
 # how surely the lines in these boxes read on this page (BGR): a reader's confidence, 0 for a line it drops
 Sureness = Callable[[np.ndarray, list[Polygon]], float]
@@ -102,14 +108,31 @@ def steadied(image: Image.Image, lines: Sequence[Line], sureness: Sureness, find
     recogniser), no blur shows, or none makes them read surer by ``CLEARER_BY``. A page of which fewer than
     ``SAMPLE_LINES`` lines were read may have lost the rest to the blur (read too unsurely to be kept): when none of
     its lines read surer, the page as sent and with each blur undone are judged by the longest lines ``find_lines``
-    finds on each, a blur taken only when they read surely (``unsure_below``) through it."""
+    finds on each, a blur taken only when they read surely (``unsure_below``) through it. A photo of more than
+    ``WHOLE_UP_TO`` pixels is looked at only in the part that holds the lines read from it."""
     text_lines = [line for line in lines if line.text.strip()]
     if not text_lines or length_weighted_confidence(text_lines) >= unsure_below:
         return None
+    page = np.asarray(image.convert("RGB"))
+    left, top, right, bottom = 0, 0, image.width, image.height
+    if image.width * image.height > WHOLE_UP_TO:
+        left, top, right, bottom = _part_holding([line.polygon for line in text_lines], page)
+        text_lines = [replace(line, polygon=shifted(line.polygon, -left, -top)) for line in text_lines]
+    part = _steadiest(np.ascontiguousarray(page[top:bottom, left:right]), text_lines, sureness, find_lines, unsure_below)
+    if part is None:
+        return None
+    out = page.copy()
+    out[top:bottom, left:right] = part
+    return Image.fromarray(out)
+
+
+def _steadiest(page: np.ndarray, text_lines: list[Line], sureness: Sureness, find_lines: LineFinder,
+               unsure_below: float) -> np.ndarray | None:
+    """``steadied`` on ``page`` (RGB) whose ``text_lines`` were read unsurely: the page with a blur undone, or None."""
     longest = sorted(text_lines, key=lambda line: len(line.text), reverse=True)[:SAMPLE_LINES]
     boxes = [_sample_box(line.polygon) for line in longest]
     # the streaks are tried in grey, a third of the work of colour, the page as sent read in grey too
-    grey = np.asarray(image.convert("L"))
+    grey = np.asarray(Image.fromarray(page).convert("L"))
     blurs = _blurs_seen(grey)
     if not blurs:
         return None
@@ -124,7 +147,14 @@ def steadied(image: Image.Image, lines: Sequence[Line], sureness: Sureness, find
     best = int(np.argmax(tried))
     if tried[best] < as_sent + CLEARER_BY:
         return None
-    return Image.fromarray(undone(np.asarray(image.convert("RGB")), blurs[best]))
+    return undone(page, blurs[best])
+
+
+def _part_holding(boxes: list[Polygon], page: np.ndarray) -> tuple[int, int, int, int]:
+    """The part of ``page`` that holds ``boxes``, with ``PART_MARGIN`` of its longer side around them: left, top,
+    right, bottom (the last two excluded)."""
+    corners = [point for box in boxes for point in box]
+    return _on_page(corners, round(PART_MARGIN * max(page.shape[:2])), page)
 
 
 def _sureness_of_lines_found(grey: np.ndarray, sureness: Sureness, find_lines: LineFinder) -> float:
