@@ -113,26 +113,28 @@ def steadied(image: Image.Image, lines: Sequence[Line], sureness: Sureness, find
     text_lines = [line for line in lines if line.text.strip()]
     if not text_lines or length_weighted_confidence(text_lines) >= unsure_below:
         return None
-    page = np.asarray(image.convert("RGB"))
+    # the blurs are tried in grey, a third of the work of colour, the page as sent read in grey too
+    grey = np.asarray(image.convert("L"))
     left, top, right, bottom = 0, 0, image.width, image.height
     if image.width * image.height > WHOLE_UP_TO:
-        left, top, right, bottom = _part_holding([line.polygon for line in text_lines], page)
+        left, top, right, bottom = _part_holding([line.polygon for line in text_lines], grey)
         text_lines = [replace(line, polygon=shifted(line.polygon, -left, -top)) for line in text_lines]
-    part = _steadiest(np.ascontiguousarray(page[top:bottom, left:right]), text_lines, sureness, find_lines, unsure_below)
-    if part is None:
+    part = np.ascontiguousarray(grey[top:bottom, left:right])
+    blur = _steadiest_blur(part, text_lines, sureness, find_lines, unsure_below)
+    if blur is None:
         return None
+    page = np.asarray(image.convert("RGB"))
     out = page.copy()
-    out[top:bottom, left:right] = part
+    out[top:bottom, left:right] = undone(np.ascontiguousarray(page[top:bottom, left:right]), blur)
     return Image.fromarray(out)
 
 
-def _steadiest(page: np.ndarray, text_lines: list[Line], sureness: Sureness, find_lines: LineFinder,
-               unsure_below: float) -> np.ndarray | None:
-    """``steadied`` on ``page`` (RGB) whose ``text_lines`` were read unsurely: the page with a blur undone, or None."""
+def _steadiest_blur(grey: np.ndarray, text_lines: list[Line], sureness: Sureness, find_lines: LineFinder,
+                    unsure_below: float) -> np.ndarray | None:
+    """The kernel of the blur that ``text_lines``, read unsurely from the page ``grey``, read surest through as
+    ``steadied`` judges it, or None when none does."""
     longest = sorted(text_lines, key=lambda line: len(line.text), reverse=True)[:SAMPLE_LINES]
     boxes = [_sample_box(line.polygon) for line in longest]
-    # the streaks are tried in grey, a third of the work of colour, the page as sent read in grey too
-    grey = np.asarray(Image.fromarray(page).convert("L"))
     blurs = _blurs_seen(grey)
     if not blurs:
         return None
@@ -145,9 +147,7 @@ def _steadiest(page: np.ndarray, text_lines: list[Line], sureness: Sureness, fin
         tried = [sure if sure >= unsure_below else 0.0
                  for sure in (_sureness_of_lines_found(undone(grey, blur), sureness, find_lines) for blur in blurs)]
     best = int(np.argmax(tried))
-    if tried[best] < as_sent + CLEARER_BY:
-        return None
-    return undone(page, blurs[best])
+    return blurs[best] if tried[best] >= as_sent + CLEARER_BY else None
 
 
 def _part_holding(boxes: list[Polygon], page: np.ndarray) -> tuple[int, int, int, int]:
