@@ -537,6 +537,53 @@ def test_one_look_is_kept_when_a_second_would_not_see_the_text_larger() -> None:
     assert area_to_read_closer([], 4000, 4000, working_side=2000) is None
 
 
+def test_a_page_too_small_in_a_big_photo_for_its_print_to_be_found_is_read_closer_by_its_paper() -> None:
+    # a form 800 x 1000 px in a 7000 px photo: shrunk to 2000 px, its print is 3 px high and no line is found
+    form = rect_polygon(2500, 2400, 3300, 3400)
+    area = area_to_read_closer([], 7000, 7000, working_side=2000, page_outline=lambda: form)
+    assert area is not None
+    x0, y0, x1, y1 = area
+    assert x0 < 2500 and y0 < 2400 and x1 > 3300 and y1 > 3400  # the page, with a margin for its outline's error
+    assert max(x1 - x0, y1 - y0) <= 2000  # seen at the photo's own resolution
+    # a few small lines found on it: the whole page is read, not just the part around them
+    found = [_text_line(2600, 2500 + 40 * row, 10) for row in range(3)]
+    assert area_to_read_closer(found, 7000, 7000, working_side=2000, page_outline=lambda: form) == area
+    # a line found off the page: the page is not all the text, so the part around the lines is read, as before
+    elsewhere = [*found, _text_line(3500, 3600, 10)]
+    around_the_lines = area_to_read_closer(elsewhere, 7000, 7000, working_side=2000)
+    assert around_the_lines is not None and around_the_lines[2] > 3500
+    assert area_to_read_closer(elsewhere, 7000, 7000, working_side=2000, page_outline=lambda: form) == around_the_lines
+    # no page seen, nothing found: one look
+    assert area_to_read_closer([], 7000, 7000, working_side=2000, page_outline=lambda: None) is None
+    # a page filling the photo would be seen no larger a second time
+    whole = rect_polygon(100, 100, 6900, 6900)
+    assert area_to_read_closer([], 7000, 7000, working_side=2000, page_outline=lambda: whole) is None
+
+
+def test_a_photo_whose_text_is_found_large_enough_is_not_searched_for_its_paper() -> None:
+    large = [_text_line(1500, 1200 + 90 * row, 60) for row in range(10)]  # 30 px as shrunk: read well
+
+    def no_search() -> Polygon:
+        raise AssertionError("the paper was looked for")
+
+    assert area_to_read_closer(large, 4000, 4000, working_side=2000, page_outline=no_search) is None
+    assert area_to_read_closer([], 1800, 1800, working_side=2000, page_outline=no_search) is None  # seen whole
+
+
+def test_one_large_box_on_a_page_it_leaves_mostly_blank_tells_nothing_of_the_page_s_print() -> None:
+    # a form in a 7000 px photo of which one blob of run-together small print was found, 95 px high: 27 px as shrunk,
+    # but 3 % of the page; the rest of its print was never seen
+    form = rect_polygon(1400, 1100, 2150, 2090)
+    blob = [rect_polygon(1565, 1890, 1800, 1985)]
+    area = area_to_read_closer(blob, 7000, 7000, working_side=2000, page_outline=lambda: form)
+    assert area is not None and area[0] < 1400 and area[3] > 2090
+    assert area_to_read_closer(blob, 7000, 7000, working_side=2000) is None  # no page seen: taken as large print
+    # a sign photographed from a distance: its two lines of large words cover half of it, and are its text
+    sign = rect_polygon(1330, 1420, 1995, 1860)
+    words = [rect_polygon(1330, 1420, 1835, 1490), rect_polygon(1390, 1510, 1950, 1700)]
+    assert area_to_read_closer(words, 4000, 4000, working_side=2000, page_outline=lambda: sign) is None
+
+
 def test_an_image_much_longer_than_wide_is_seen_in_overlapping_strips_at_its_own_resolution() -> None:
     assert strips_for(1240, 1754, 2000) is None  # an A4 page: seen whole
     assert strips_for(2480, 3508, 2000) is None  # the same at 300 dpi: shrunk whole, its print still large enough

@@ -139,31 +139,31 @@ def flattened(image: Image.Image) -> Flattened | None:
     return Flattened(Image.fromarray(pixels), np.linalg.inv(np.asarray(to_flat, dtype=np.float64)), image.size)
 
 
-def page_corners(image: Image.Image) -> np.ndarray | None:
+def page_corners(image: Image.Image, min_share: float = MIN_PAGE_SHARE) -> np.ndarray | None:
     """The four corners of the page in ``image`` (top-left, top-right, bottom-right, bottom-left, float32 px): the
-    outline of its largest bright region (Otsu's threshold), where that covers ``MIN_PAGE_SHARE`` of it, its convex
+    outline of its largest bright region (Otsu's threshold), where that covers ``min_share`` of it, its convex
     hull comes down to four corners, none lies on the image's edge but where the frame cuts across the page
     (``_cut_sides``; the page's own sides then clear edges), and little else is as bright (``MAX_PAPER_OUTSIDE``);
     where no bright region is so, the largest region edges wall off from the frame, on the same terms
     (``_walled_off``). None otherwise."""
-    outline = _outline(image)
+    outline = _outline(image, min_share)
     return None if outline is None else outline[0]
 
 
-def _outline(image: Image.Image) -> tuple[np.ndarray, list[bool]] | None:
+def _outline(image: Image.Image, min_share: float = MIN_PAGE_SHARE) -> tuple[np.ndarray, list[bool]] | None:
     """``page_corners``, and which of the sides they bound the frame cuts across the page (``_cut_sides``)."""
     grey = np.asarray(image.convert("L"))
     scale = min(1.0, MEASURED_SIDE / max(grey.shape))
     grey = shrunk(grey, scale)
     blurred = cv2.GaussianBlur(grey, (5, 5), 0)
-    outline = _outline_of(_bright(blurred), blurred) or _walled_off_outline(blurred)
+    outline = _outline_of(_bright(blurred), blurred, min_share) or _walled_off_outline(blurred, min_share)
     if outline is None:
         return None
     corners, cut = outline
     return (corners / scale).astype(np.float32), cut
 
 
-def _walled_off_outline(grey: np.ndarray) -> tuple[np.ndarray, list[bool]] | None:
+def _walled_off_outline(grey: np.ndarray, min_share: float) -> tuple[np.ndarray, list[bool]] | None:
     """``_outline_of`` what edges wall off from the frame (``_walled_off``), or else of a page the frame cuts across
     (``_cut_off_by_the_frame``), where that is brighter than what lies just outside its own sides along most of them
     (``MIN_WALL_CONTRAST``)."""
@@ -171,7 +171,7 @@ def _walled_off_outline(grey: np.ndarray) -> tuple[np.ndarray, list[bool]] | Non
     brightness = _brightness(grey)
     walled_off = _walled_off(count, ground)
     for paper in chain([walled_off], _cut_off_by_the_frame(count, ground, walled_off)):
-        outline = _outline_of(paper, brightness, MIN_WALL_CONTRAST)
+        outline = _outline_of(paper, brightness, min_share, MIN_WALL_CONTRAST)
         if outline is not None and np.median(_edge_contrasts(
                 outline[0], brightness, [not side for side in outline[1]])) >= MIN_WALL_CONTRAST:
             return outline
@@ -249,15 +249,16 @@ def _brightness(grey: np.ndarray) -> np.ndarray:
     return np.log(np.arange(256, dtype=np.float32) + DARK_FLOOR)[grey]
 
 
-def _outline_of(paper: np.ndarray, grey: np.ndarray,
+def _outline_of(paper: np.ndarray, grey: np.ndarray, min_share: float,
                 min_edge: float = MIN_EDGE_CONTRAST) -> tuple[np.ndarray, list[bool]] | None:
-    """``_outline`` in ``paper`` (255 where a page may lie; the photo ``grey`` as measured), a page cut by the frame
-    at least ``min_edge`` darker in ``grey`` just outside each of its own sides than just inside."""
+    """``_outline`` in ``paper`` (255 where a page may lie; the photo ``grey`` as measured), covering ``min_share``
+    of it, a page cut by the frame at least ``min_edge`` darker in ``grey`` just outside each of its own sides than
+    just inside."""
     contours, _ = cv2.findContours(paper, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
     outline = max(contours, key=cv2.contourArea)
-    if cv2.contourArea(outline) < MIN_PAGE_SHARE * grey.size:
+    if cv2.contourArea(outline) < min_share * grey.size:
         return None
     hull = cv2.convexHull(outline)
     quad = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2).astype(np.float32)

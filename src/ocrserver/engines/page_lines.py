@@ -33,7 +33,7 @@ from ocrserver.imaging import bgr_array
 from ocrserver.layout import group_into_blocks, split_into_words
 from ocrserver.marks_apart import kept_readings, marks_apart
 from ocrserver.motion_blur import steadied
-from ocrserver.perspective import flattened
+from ocrserver.perspective import flattened, page_corners
 from ocrserver.result import Block, Line, Polygon, bbox_of, length_weighted_confidence, with_polygons_mapped
 
 # A page scanned sideways reads its words as surely from rapidocr's quarter-turned tall lines as upright (a dev-set
@@ -46,6 +46,11 @@ SIDEWAYS_SLACK = 0.05
 # turned and is compared. Dev-set pages turned 90 degrees: p50 3.9 s reading both ways -> 2.6 s, the same readings.
 # So does a page the orientation vote turned upside down (PageLineFinder._upright_blocks).
 SURE_UPRIGHT = 0.9
+
+# A page photographed from a distance is looked for down to this share of the photo, where the first look at the
+# photo found its print small or none (closer_look.py): a receipt in a 7000 x 7000 px photo covers 0.01-0.05 of it, a
+# form a ninth of its width 0.016.
+SMALL_PAGE_SHARE = 0.005
 
 # what reads the lines found on a page: their text, confidence and words, on the page, in rapidocr's corner order
 LineReader = Callable[[Detection, Classified | None], list[Line]]
@@ -106,7 +111,8 @@ class PageLineFinder:
     def _blocks_seen(self, image: Image.Image, read_lines: LineReader) -> list[Block]:
         """The blocks of the image as it is to be read, looked at closer where its text came out small."""
         detection = detect(self._page, bgr_array(image))
-        area = area_to_read_closer(detection.text_boxes, image.width, image.height, self._page.max_side_len)
+        area = area_to_read_closer(detection.text_boxes, image.width, image.height, self._page.max_side_len,
+                                   partial(_small_page_outline, image))
         if area is not None:
             part = image.crop(area)
             blocks = self._upright_blocks(part, detect(self._page, bgr_array(part)), read_lines)
@@ -154,6 +160,12 @@ class PageLineFinder:
         """The detected page's lines, and whether the page orientation vote found it upside down."""
         classified = classify(self._page, detection)
         return read_lines(detection, classified), says_upside_down(classified)
+
+
+def _small_page_outline(image: Image.Image) -> Polygon | None:
+    """The outline of the page in ``image``, down to ``SMALL_PAGE_SHARE`` of it (perspective.page_corners)."""
+    corners = page_corners(image, SMALL_PAGE_SHARE)
+    return None if corners is None else [(float(x), float(y)) for x, y in corners]
 
 
 def _page_blocks(lines: list[Line], upside_down: bool, page: np.ndarray) -> list[Block]:
