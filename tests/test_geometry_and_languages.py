@@ -560,13 +560,14 @@ def test_a_page_too_small_in_a_big_photo_for_its_print_to_be_found_is_read_close
     assert area_to_read_closer([], 7000, 7000, working_side=2000, page_outline=lambda: whole) is None
 
 
-def test_a_photo_whose_text_is_found_large_enough_is_not_searched_for_its_paper() -> None:
+def test_a_photo_whose_text_is_found_large_enough_is_read_once_and_a_small_image_never_searched() -> None:
     large = [_text_line(1500, 1200 + 90 * row, 60) for row in range(10)]  # 30 px as shrunk: read well
+    page = rect_polygon(1400, 1100, 1900, 2200)  # the lines cover 60 % of it
+    assert area_to_read_closer(large, 4000, 4000, working_side=2000, page_outline=lambda: page) is None
 
     def no_search() -> Polygon:
         raise AssertionError("the paper was looked for")
 
-    assert area_to_read_closer(large, 4000, 4000, working_side=2000, page_outline=no_search) is None
     assert area_to_read_closer([], 1800, 1800, working_side=2000, page_outline=no_search) is None  # seen whole
 
 
@@ -578,6 +579,11 @@ def test_one_large_box_on_a_page_it_leaves_mostly_blank_tells_nothing_of_the_pag
     area = area_to_read_closer(blob, 7000, 7000, working_side=2000, page_outline=lambda: form)
     assert area is not None and area[0] < 1400 and area[3] > 2090
     assert area_to_read_closer(blob, 7000, 7000, working_side=2000) is None  # no page seen: taken as large print
+    # four such blobs, 45-95 px high, cover 6 % of it
+    blobs = [rect_polygon(1590, 1300, 1740, 1395), rect_polygon(1570, 1680, 1730, 1772),
+             rect_polygon(1575, 1760, 1710, 1805), rect_polygon(1470, 1950, 1720, 2003)]
+    around_the_form = area_to_read_closer(blobs, 7000, 7000, working_side=2000, page_outline=lambda: form)
+    assert around_the_form is not None and around_the_form[0] < 1400 and around_the_form[3] > 2090
     # a sign photographed from a distance: its two lines of large words cover half of it, and are its text
     sign = rect_polygon(1330, 1420, 1995, 1860)
     words = [rect_polygon(1330, 1420, 1835, 1490), rect_polygon(1390, 1510, 1950, 1700)]

@@ -11,9 +11,9 @@ is read instead (p50 5.4 -> 4.5 s a photo against deciding from recognised lines
 size, and text that is already large enough or that fills the frame, are read once.
 
 A document that is a small share of a very big photo (a receipt or form a fifth to a ninth of a 7000 px photo's
-width) has its print 3-4 px high as shrunk: the first look finds none of it, or a blob or a heading, and has no line
-to go by. The paper the text is on is then looked for (perspective.page_corners, down to a small share of the photo):
-where it holds every line found, the part read again is the whole page. The dev pages in a 7000 x 7000 px photo,
+width) has its print 3-4 px high as shrunk: the first look finds none of it, or blobs, or a heading, and has no line
+to go by. The paper the text is on is looked for too (perspective.page_corners, down to a small share of the photo):
+where it holds every line found, and they are small or cover little of it, the part read again is the whole page. The dev pages in a 7000 x 7000 px photo,
 in-process, ppocr: mean BoW F1 0.561 -> 0.874 (scanned 0.881; 19 of 61 read nothing before), in a 4000 px photo
 0.877 -> 0.880.
 ``area_around`` (the part holding some text boxes, with a margin) also serves Tesseract, which reads a photo at its
@@ -35,10 +35,9 @@ SMALL_TEXT = 20.0
 MIN_GAIN = 1.3
 # A box at least this many times as long as high holds a line of text, not one character or a speck.
 LINE_SHAPE = 1.5
-# Fewer lines than this found large, covering less than ``SPARSE_PAGE`` of the page they lie on, tell nothing of the
-# page's print: a heading, or a paragraph too small to tell apart found as one blob, the rest of the print unseen (a
-# form in a 7000 px photo: one box of 95 px, 3 % of the page). A sign's large words cover about half of it.
-MEASURED_LINES = 3
+# Large lines covering less than this share of the page they lie on tell nothing of its print: a heading, or
+# paragraphs too small to tell apart found as blobs, the rest of the print unseen (forms in a 7000 px photo: one box
+# of 95 px, 3 % of the page; four of 45-95 px, 6 %). A sign's large words cover about half of it.
 SPARSE_PAGE = 0.1
 
 Box = tuple[int, int, int, int]
@@ -51,10 +50,10 @@ def area_to_read_closer(text_boxes: Sequence[Polygon], width: int, height: int, 
     ``text_boxes`` are the quadrilaterals the first look detected text in, in image coordinates; ``working_side``
     is the longest side the engine reads at (larger images are shrunk to it, or seen in strips: strips.py). The
     part holds every box shaped like a line (``LINE_SHAPE``), with a margin of two line heights (at least 2 % of
-    the image) for text the first look missed next to it. Where the first look found no lines, or small ones, or
-    few large ones (``MEASURED_LINES``), ``page_outline`` is asked for the paper the text may be on
-    (perspective.page_corners, a page however small a share of the photo): where it holds every line found, the
-    part holds the whole page, so that print too small to be found at all is read too.
+    the image) for text the first look missed next to it. ``page_outline`` gives the paper the text may be on
+    (perspective.page_corners, a page however small a share of the photo): where it holds every line found, and
+    they are small or cover little of it (``SPARSE_PAGE``), the part holds the whole page, so that print too small
+    to be found at all is read too.
     """
     first_scale = scale_seen(width, height, working_side)
     if first_scale >= 1.0 / MIN_GAIN:
@@ -63,8 +62,6 @@ def area_to_read_closer(text_boxes: Sequence[Polygon], width: int, height: int, 
     lines = [(box, short) for box, (short, long) in sides if long >= LINE_SHAPE * short > 0]
     line_height = statistics.median(short for _, short in lines) if lines else 0.0
     text_is_large = line_height * first_scale >= SMALL_TEXT
-    if text_is_large and len(lines) >= MEASURED_LINES:
-        return None
     boxes = [box for box, _ in lines]
     page = page_outline()
     if (page is not None and all(_inside(box, page) for box in boxes)
