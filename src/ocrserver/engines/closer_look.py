@@ -13,9 +13,9 @@ size, and text that is already large enough or that fills the frame, are read on
 A document that is a small share of a very big photo (a receipt or form a fifth to a ninth of a 7000 px photo's
 width) has its print 3-4 px high as shrunk: the first look finds none of it, or blobs, or a heading, and has no line
 to go by. The paper the text is on is looked for too (perspective.page_corners, down to a small share of the photo):
-where it holds every line found, and they are small or cover little of it, the part read again is the whole page. The dev pages in a 7000 x 7000 px photo,
-in-process, ppocr: mean BoW F1 0.561 -> 0.874 (scanned 0.881; 19 of 61 read nothing before), in a 4000 px photo
-0.877 -> 0.880.
+where it holds every line found, and they are small or cover little of it, the part read again is the whole page.
+The dev pages in a 7000 x 7000 px photo, in-process, ppocr: mean BoW F1 0.561 -> 0.874 (scanned 0.881; 19 of 61
+read nothing before), in a 4000 px photo 0.877 -> 0.880.
 ``area_around`` (the part holding some text boxes, with a margin) also serves Tesseract, which reads a photo at its
 own resolution but is misled by the table around a document (engines/tesseract.py, ``TEXT_PART``).
 """

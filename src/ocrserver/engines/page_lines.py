@@ -47,9 +47,9 @@ SIDEWAYS_SLACK = 0.05
 # So does a page the orientation vote turned upside down (PageLineFinder._upright_blocks).
 SURE_UPRIGHT = 0.9
 
-# A page photographed from a distance is looked for down to this share of the photo, where the first look at the
-# photo found its print small or none (closer_look.py): a receipt in a 7000 x 7000 px photo covers 0.01-0.05 of it, a
-# form a ninth of its width 0.016.
+# A page photographed from a distance is looked for down to this share of a photo larger than the engine looks at,
+# so that print too small to be found there is read closer (closer_look.py): a receipt in a 7000 x 7000 px photo
+# covers 0.01-0.05 of it, a form a ninth of its width 0.016.
 SMALL_PAGE_SHARE = 0.005
 
 # what reads the lines found on a page: their text, confidence and words, on the page, in rapidocr's corner order
