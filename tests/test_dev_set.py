@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from benchmarks.ocrserver_adapter import in_dim_light, photographed_at_an_angle, under_a_shadow
 from ocrserver.engines.tesseract import darker_around
@@ -343,6 +343,17 @@ def test_a_document_a_small_share_of_a_big_photo_is_found_by_its_paper_and_read(
     assert bag_of_words_f1(page["text"], " ".join(region["text"] for region in _truth(label))) >= bow_at_least
     assert (page["width"], page["height"]) == (7000, 7000)
     assert all(_on_the_scan_in_the_photo(line["bbox"], scan) for line in _lines(page))
+
+
+def test_a_blank_paper_in_a_big_photo_reads_as_no_text(tesseract_client: TestClient) -> None:
+    # an empty sheet in a 12 MP photo of a grainy table: read closer as a page, its edges were read as letters
+    # ('EE', 'i', ';'); a page read closer must hold print
+    photo = Image.fromarray(np.random.default_rng(0).normal(100, 12, (3024, 4032, 3)).clip(0, 255).astype(np.uint8))
+    ImageDraw.Draw(photo).rectangle((1500, 1000, 2100, 1400), fill=(235, 235, 230))
+    body = {"image_base64": base64.b64encode(encode(photo.filter(ImageFilter.GaussianBlur(1)))).decode(),
+            "engine": "tesseract", "lang": "en", "level": "line"}
+    page = tesseract_client.post("/v1/ocr", json=body).json()["pages"][0]
+    assert page["text"] == "" and page["blocks"] == []
 
 
 def test_tesseract_reads_a_receipt_photographed_on_a_table_where_it_lies(tesseract_client: TestClient, dev_data: Path) -> None:

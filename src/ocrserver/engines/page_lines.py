@@ -51,6 +51,12 @@ SURE_UPRIGHT = 0.9
 # so that print too small to be found there is read closer (closer_look.py): a receipt in a 7000 x 7000 px photo
 # covers 0.01-0.05 of it, a form a ninth of its width 0.016.
 SMALL_PAGE_SHARE = 0.005
+# ... and it must hold print: a blank paper read closer had its edges read as letters ('EE', 'i' by Tesseract). Its
+# middle (its bounds less a tenth of them on each side) has at least ``MIN_PRINT`` of its pixels under ``PRINT_GREY``
+# of its median grey: the dev pages in 7000 px photos 0.013-0.08 (a faint receipt the least), blank paper on a
+# grainy table none.
+MIN_PRINT = 0.002
+PRINT_GREY = 0.75
 
 # what reads the lines found on a page: their text, confidence and words, on the page, in rapidocr's corner order
 LineReader = Callable[[Detection, Classified | None], list[Line]]
@@ -163,9 +169,18 @@ class PageLineFinder:
 
 
 def _small_page_outline(image: Image.Image) -> Polygon | None:
-    """The outline of the page in ``image``, down to ``SMALL_PAGE_SHARE`` of it (perspective.page_corners)."""
+    """The outline of the page in ``image``, down to ``SMALL_PAGE_SHARE`` of it (perspective.page_corners), where
+    it holds print (``MIN_PRINT``)."""
     corners = page_corners(image, SMALL_PAGE_SHARE)
-    return None if corners is None else [(float(x), float(y)) for x, y in corners]
+    if corners is None:
+        return None
+    (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+    inset_x, inset_y = 0.1 * (x1 - x0), 0.1 * (y1 - y0)
+    middle = np.asarray(image.crop((round(x0 + inset_x), round(y0 + inset_y), round(x1 - inset_x),
+                                    round(y1 - inset_y))).convert("L"))
+    if np.count_nonzero(middle < PRINT_GREY * np.median(middle)) < MIN_PRINT * middle.size:
+        return None
+    return [(float(x), float(y)) for x, y in corners]
 
 
 def _page_blocks(lines: list[Line], upside_down: bool, page: np.ndarray) -> list[Block]:
