@@ -33,6 +33,7 @@ from ocrserver.result import (
     lines_with_polygons_mapped,
 )
 from ocrserver.settings import Settings
+from ocrserver.show_through import without_show_through
 from ocrserver.sources import ImageFetcher, decode_base64, has_url_scheme, is_url, safe_url
 from ocrserver.spaced_characters import letter_spacing_closed
 
@@ -181,6 +182,7 @@ class OcrService:
                 # words only when the answer shows them: working them out is up to a twentieth of a ppocr page
                 read = engine.read_page if options.level == "word" else engine.read_page_lines
                 blocks = read(page, languages)
+                blocks = without_show_through(blocks, page, partial(engine.read_region, languages=languages))
             else:
                 array = image if isinstance(image, np.ndarray) else np.asarray(image)
                 blocks = [read_region(engine, array, region, languages) for region in options.regions]

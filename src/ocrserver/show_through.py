@@ -1,0 +1,144 @@
+"""Print showing through from a sheet's back: faint lines that read as other text mirrored, left out of a page.
+
+A sheet printed on both sides, scanned or photographed against the light, shows its back's print faintly and
+mirrored. Every engine found those as lines and read them as gibberish (``8-ITAA 1edmua 9oiovnI`` for
+``Invoice number 4471-B``): 20 to 30 lines a page on rendered pages whose back showed through at 15-35 % of its
+print's darkness. Such a line is faint beside the page's own print, and reads as other text, surer, mirrored left
+to right (the sheet turned over its long edge) or top to bottom (over its short edge); the page's own faint print
+(a grey footer, a faded stamp) reads worse mirrored and stays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image
+
+from ocrserver.errors import InvalidRegion
+from ocrserver.geometry import rectify, shifted
+from ocrserver.imaging import grey_array
+from ocrserver.result import Block, Line, Polygon, bbox_of, length_weighted_confidence
+
+# A line whose print stands out from its paper (``_contrast``) by under this share of the page's most
+# contrasted line's is faint.
+FAINT_SHARE = 0.5
+# A faint line is the back's when it reads mirrored at least MIRRORED_SURE, and unsure of at most UNSURE_SHARE of
+# what it was unsure of as it stands (1 - confidence), or as it stands read as a few scattered letters
+# (SPARSE_LENGTH) where mirrored it reads as a line's worth. A line read surer than SURE is not looked at again.
+MIRRORED_SURE = 0.8
+UNSURE_SHARE = 0.5
+SURE = 0.98
+# A mirrored reading of fewer letters than this says nothing: digits read much alike mirrored ("50.00" as "00.02").
+MIN_LETTERS = 3
+# A reading with fewer letters than one for every this many heights of its line's length is a few scattered ones
+# (a Chinese line holds about one letter a height, a Latin one two).
+SPARSE_LENGTH = 2
+
+ReadCrop = Callable[[Image.Image], list[Line]]
+Mirror = Callable[[np.ndarray], np.ndarray]
+
+
+def without_show_through(blocks: list[Block], page: Image.Image, read_crop: ReadCrop) -> list[Block]:
+    """``blocks`` (a page's reading) without the lines showing through from the sheet's back; a block that loses
+    lines is drawn around the lines left, and one that loses all of them is left out. ``read_crop`` reads a
+    rectified crop of one line."""
+    lines = [line for block in blocks for line in block.lines]
+    if len(lines) < 2:
+        return blocks
+    surroundings = [_surroundings(page, line.polygon) for line in lines]
+    contrasts = [_contrast(pixels, polygon) for pixels, polygon in surroundings]
+    faint_below = FAINT_SHARE * max(contrasts)
+    mirrors: list[Mirror] = [_left_to_right, _top_to_bottom]
+    mirrored = []
+    for line, (pixels, polygon), contrast in zip(lines, surroundings, contrasts, strict=True):
+        mirror = _mirror_reading_as_other_text(line, pixels, polygon, mirrors, read_crop) if contrast < faint_below else None
+        if mirror is not None:
+            mirrored.append(line)
+            # the sheet's other lines show through mirrored the same way: that mirror first
+            mirrors = [mirror, *(other for other in mirrors if other is not mirror)]
+    if not mirrored:
+        return blocks
+    kept_blocks = []
+    for block in blocks:
+        kept = [line for line in block.lines if all(line is not other for other in mirrored)]
+        if len(kept) == len(block.lines):
+            kept_blocks.append(block)
+        elif kept:
+            kept_blocks.append(Block(lines=kept))
+    return kept_blocks
+
+
+def _surroundings(page: Image.Image, polygon: Polygon) -> tuple[np.ndarray, Polygon]:
+    """The RGB pixels of a line's box with room around it for ``rectify``'s padding, and the line's polygon on
+    them: a whole photo is never converted for a few lines."""
+    x0, y0, x1, y1 = bbox_of(polygon)
+    room = 0.5 * min(x1 - x0, y1 - y0) + 3
+    left, top = max(0, math.floor(x0 - room)), max(0, math.floor(y0 - room))
+    right, bottom = min(page.width, math.ceil(x1 + room)), min(page.height, math.ceil(y1 + room))
+    pixels = np.asarray(page.crop((left, top, max(right, left + 1), max(bottom, top + 1))).convert("RGB"))
+    return pixels, shifted(polygon, -left, -top)
+
+
+def _contrast(pixels: np.ndarray, polygon: Polygon) -> float:
+    """How far a line's print stands from its paper, as a share of the lighter of the two: from its box's median
+    grey to its darkest fiftieth (or, for light print on a dark ground, its lightest). A share, not a difference of
+    grey levels, so that print in a shadow or in the dim corner of a photo is not faint."""
+    x0, y0, x1, y1 = bbox_of(polygon)
+    grey = grey_array(pixels)
+    box = grey[max(0, int(y0)):math.ceil(y1), max(0, int(x0)):math.ceil(x1)]
+    if box.size == 0:
+        return 0.0
+    darkest, middle, lightest = np.percentile(box, (2, 50, 98))
+    return float(max((middle - darkest) / max(middle, 1), (lightest - middle) / max(lightest, 1)))
+
+
+def _mirror_reading_as_other_text(
+    line: Line, pixels: np.ndarray, polygon: Polygon, mirrors: list[Mirror], read_crop: ReadCrop
+) -> Mirror | None:
+    """The first of ``mirrors`` through which ``line`` (``polygon`` on ``pixels``) reads as other text, far surer than
+    as it stands or, where as it stands it read as a few letters scattered over its length (PP-OCR reads the back's
+    print turned upside down as ``     λ  ``, 0.95 sure), as a line's worth. Print that reads the same mirrored
+    ("0.00" as "00.0", "BOX" upside down), or as digits alone, says nothing of which side it is on."""
+    as_read = _letters(line.text)
+    sparse = _sparse(as_read, polygon)
+    if line.confidence > SURE and not sparse:
+        return None
+    try:
+        crop = rectify(pixels, polygon).image
+    except InvalidRegion:  # a line less than a pixel thin
+        return None
+    for mirror in mirrors:
+        reading = read_crop(Image.fromarray(mirror(crop)))
+        mirrored = _letters(" ".join(mirrored_line.text for mirrored_line in reading))
+        sureness = length_weighted_confidence(reading)
+        if (sureness >= MIRRORED_SURE and sum(map(str.isalpha, mirrored)) >= MIN_LETTERS
+                and mirrored not in (as_read, as_read[::-1])
+                and (1 - sureness <= UNSURE_SHARE * (1 - line.confidence) or (sparse and not _sparse(mirrored, polygon)))):
+            return mirror
+    return None
+
+
+def _left_to_right(crop: np.ndarray) -> np.ndarray:
+    """The back of a sheet turned over its long edge."""
+    return np.ascontiguousarray(crop[:, ::-1])
+
+
+def _top_to_bottom(crop: np.ndarray) -> np.ndarray:
+    """The back of a sheet turned over its short edge."""
+    return np.ascontiguousarray(crop[::-1])
+
+
+def _sparse(letters: str, polygon: Polygon) -> bool:
+    """Whether ``letters`` are too few to be what a line (``polygon``) holds (``SPARSE_LENGTH``)."""
+    if len(polygon) == 4:
+        length, height = math.dist(polygon[0], polygon[1]), math.dist(polygon[0], polygon[3])
+    else:
+        x0, y0, x1, y1 = bbox_of(polygon)
+        length, height = x1 - x0, y1 - y0
+    return height > 0 and len(letters) * SPARSE_LENGTH < length / height
+
+
+def _letters(text: str) -> str:
+    return "".join(character for character in text.casefold() if character.isalnum())
