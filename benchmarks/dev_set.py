@@ -23,6 +23,7 @@ on the same regions). Full JSON summaries go to --out-dir.
     python benchmarks/dev_set.py --task page --blur 5                   # pages blurred by a hand's shake
     python benchmarks/dev_set.py --task page --defocus 3                # pages out of focus
     python benchmarks/dev_set.py --task page --scale 0.35               # pages in small images
+    python benchmarks/dev_set.py --task page --show-through 0.25        # pages printed on both sides
     python benchmarks/dev_set.py --task box --skew 4                    # boxes drawn upright on them
     python benchmarks/dev_set.py --task box --on-page --blur 5          # boxes drawn on whole pages blurred so
 """
@@ -100,7 +101,7 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--adapter-arg", f"turn={args.turn}", "--adapter-arg", f"frame={args.frame}",
         "--adapter-arg", f"scale={args.scale}", "--adapter-arg", f"dim={int(args.dim)}",
         "--adapter-arg", f"shadow={args.shadow}", "--adapter-arg", f"blur={args.blur}",
-        "--adapter-arg", f"defocus={args.defocus}",
+        "--adapter-arg", f"defocus={args.defocus}", "--adapter-arg", f"through={args.show_through}",
         "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"tilt={args.tilt}", "--adapter-arg", f"cut={args.cut}",
         "--adapter-arg", f"loose={args.loose}", "--adapter-arg", f"wide={args.wide}",
         "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}",
@@ -206,6 +207,9 @@ def main() -> None:
     parser.add_argument("--defocus", type=int, default=0,
                         help="page task: send each page as a lens out of focus shows it, each point a disc of this "
                              "radius in pixels (3); box task with --on-page: each box drawn on its page sent so")
+    parser.add_argument("--show-through", type=float, default=0,
+                        help="page task: send each page printed on both sides, the next page of its source showing "
+                             "through from its back, mirrored, this share as dark as it is (0.25)")
     parser.add_argument("--on-page", action="store_true",
                         help="box task: send each region as a box drawn on its whole page, as Label Studio's "
                              "interactive call does, not cut out of it")
@@ -219,9 +223,10 @@ def main() -> None:
                         help="box task: then run interactive.py on this many regions per engine (0: skip)")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
-    if "box" in args.task.split(",") and (args.blur or args.defocus or args.shadow) and not args.on_page:
-        parser.error("--blur, --defocus and --shadow change whole pages: with the box task, add --on-page to draw the "
-                     "boxes on them (or use --task page)")
+    changes_whole_pages = args.blur or args.defocus or args.shadow or args.show_through
+    if "box" in args.task.split(",") and changes_whole_pages and not args.on_page:
+        parser.error("--blur, --defocus, --shadow and --show-through change whole pages: with the box task, add "
+                     "--on-page to draw the boxes on them (or use --task page)")
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     precisions = args.precision.split(",") if args.precision else [""]
@@ -239,7 +244,8 @@ def main() -> None:
                     f"_stack{args.stack}" if args.stack else "") + ("_text" if args.as_text else "") + (
                     f"_scale{args.scale:g}" if args.scale != 1 else "") + ("_dim" if args.dim else "") + (
                     f"_shadow{args.shadow:g}" if args.shadow else "") + (f"_blur{args.blur}" if args.blur else "") + (
-                    f"_defocus{args.defocus}" if args.defocus else "") + ("_onpage" if args.on_page else "")
+                    f"_defocus{args.defocus}" if args.defocus else "") + (
+                    f"_through{args.show_through:g}" if args.show_through else "") + ("_onpage" if args.on_page else "")
                 summaries = [
                     score(server.url, engine, args, c, args.out_dir / f"dev_{engine}_{precision or 'default'}_c{c}{sent}.json")
                     for c in concurrencies
@@ -258,6 +264,7 @@ def main() -> None:
           f"{f' under a shadow {args.shadow:g} dark' if args.shadow else ''}"
           f"{f' blurred {args.blur} px as by a moving hand' if args.blur else ''}"
           f"{f' out of focus, discs of {args.defocus} px' if args.defocus else ''}"
+          f"{f' with the next page showing through {args.show_through:g} dark' if args.show_through else ''}"
           f"{'; boxes drawn on their whole pages' if args.on_page else ''}"
           f"{'; page CER of the text as returned, in its reading order' if args.as_text else ''}\n")
     columns = header(concurrencies)

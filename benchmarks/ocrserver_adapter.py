@@ -22,6 +22,9 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              with blur=5: the page is sent blurred as by a hand that moved 5 px while the photo was taken, a straight
              streak 20 degrees from the horizontal;
              with defocus=3: the page is sent as a lens out of focus shows it, each point a disc of radius 3 px;
+             with through=0.25: the page is sent printed on both sides, the next page of its source (scaled to its
+             size) showing through from its back, mirrored left to right, softened by the paper, that share as dark
+             as it is;
              with stack=3: the page is sent between the pages before and after it of the same source (scaled to its
              width), one image three pages long, as a long receipt or a web page captured whole; the lines on the
              page are moved back onto it, the neighbours' lines left out;
@@ -30,7 +33,7 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              with text=1: the page's text as the server returns it, in its reading order, not its lines, so the
              scorer's page CER compares that order with the truth's rows (detection is then not scored))
 box task with the scorer's --box-mode full (dev_set.py --on-page): each region sent as a box drawn on its whole page,
-             as Label Studio's interactive call sends it; with shadow=, blur= or defocus=, on the page sent so
+             as Label Studio's interactive call sends it; with shadow=, blur=, defocus= or through=, on the page sent so
 box task with skew=DEGREES: each region is cut from its page sent askew as an annotator draws a box on it,
              upright around the labelled region's turned outline (padded by a tenth of the region's height, as the
              scorer pads its crops), so it takes in the corners of the neighbouring lines; made before the first
@@ -78,7 +81,7 @@ class OcrServer:
         self, url: str = "http://127.0.0.1:9090", engine: str = "ppocr", timeout: str = "120", turn: str = "0",
         frame: str = "0", skew: str = "0", loose: str = "0", stack: str = "0", data: str = "", text: str = "0",
         scale: str = "1", dim: str = "0", wide: str = "0", tilt: str = "0", cut: str = "0", shadow: str = "0",
-        blur: str = "0", defocus: str = "0",
+        blur: str = "0", defocus: str = "0", through: str = "0",
     ) -> None:
         self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
                      + (f" photographed tilted {tilt}" if float(tilt) else "")
@@ -89,7 +92,8 @@ class OcrServer:
                      + (f" scaled {scale}" if float(scale) != 1 else "") + (" in dim light" if int(dim) else "")
                      + (f" under a shadow {shadow} dark" if float(shadow) else "")
                      + (f" blurred {blur} px as by a moving hand" if int(blur) else "")
-                     + (f" out of focus, discs of {defocus} px" if int(defocus) else ""))
+                     + (f" out of focus, discs of {defocus} px" if int(defocus) else "")
+                     + (f" the next page showing through {through} dark" if float(through) else ""))
         self.engine = engine
         self.turn = int(turn)
         self.skew = float(skew)
@@ -103,21 +107,23 @@ class OcrServer:
         self.shadow = float(shadow)
         self.blur = int(blur)
         self.defocus = int(defocus)
+        self.through = float(through)
         self.text = bool(int(text))
         if self.text and self.stack:
             raise ValueError("text=1 scores the whole text of the image sent; with stack= it holds the neighbours' too")
         self._sent: dict[str, _Sent] = {}
         self._boxes_sent: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent instead
         pages_changed = bool(self.turn or self.skew or self.tilt or self.cut or self.frame is not None or self.stack or self.scale != 1 or self.dim
-                             or self.shadow or self.blur or self.defocus)
+                             or self.shadow or self.blur or self.defocus or self.through)
         if pages_changed or float(loose) or float(wide):
             if not data:
-                raise ValueError("turn=, skew=, tilt=, cut=, frame=, stack=, scale=, dim=, shadow=, blur=, defocus=, loose= and wide= need data=DIR, the dev set "
+                raise ValueError("turn=, skew=, tilt=, cut=, frame=, stack=, scale=, dim=, shadow=, blur=, defocus=, through=, loose= and wide= need data=DIR, the dev set "
                                  "whose pages are sent changed")
             paths = sorted((Path(data) / "images").iterdir())
             for path in paths if pages_changed else ():
                 original = path.read_bytes()
-                self._sent[hashlib.sha1(original).hexdigest()] = self._changed(original, _neighbours(path, paths, self.stack))
+                back = _neighbours(path, paths, 2)[1][0] if self.through else None
+                self._sent[hashlib.sha1(original).hexdigest()] = self._changed(original, _neighbours(path, paths, self.stack), back)
             for labels in sorted((Path(data) / "labels").glob("*.json")):
                 if self.skew:
                     self._boxes_sent.update(self._boxes_drawn_askew(json.loads(labels.read_text()), Path(data)))
@@ -126,8 +132,10 @@ class OcrServer:
                                                                  float(wide)))
         self._client = httpx.Client(base_url=url.rstrip("/"), timeout=float(timeout))
 
-    def _changed(self, image: bytes, neighbours: tuple[list[Path], list[Path]]) -> _Sent:
+    def _changed(self, image: bytes, neighbours: tuple[list[Path], list[Path]], back_page: Path | None) -> _Sent:
         page = Image.open(io.BytesIO(image)).convert("RGB")
+        if back_page is not None:
+            page = printed_on_both_sides(page, Image.open(back_page).convert("RGB"), self.through)
         back: list[Callable[[Polygon], Polygon]] = []  # from the image sent to the page, last step first
         sent = page
         if self.stack:
@@ -273,6 +281,15 @@ def under_a_shadow(page: Image.Image, depth: float) -> Image.Image:
     shaded = 1 / (1 + np.exp(-(np.arange(width, dtype=np.float32)[None, :] - edge) / (0.01 * width)))
     light = 1 - depth * shaded
     return Image.fromarray((pixels * light[:, :, None]).clip(0, 255).astype(np.uint8))
+
+
+def printed_on_both_sides(front: Image.Image, back: Image.Image, darkness: float) -> Image.Image:
+    """``front`` with ``back`` (scaled to its size) showing through the paper: mirrored left to right, as the sheet was
+    turned over its long edge, softened by a thousandth of the page's width, ``darkness`` as dark as it is."""
+    seen = back.resize(front.size).transpose(Image.Transpose.FLIP_LEFT_RIGHT).convert("L")
+    seen = seen.filter(ImageFilter.GaussianBlur(max(1.0, front.width / 1000)))
+    light = 1 - darkness * (1 - np.asarray(seen, dtype=np.float32) / 255)
+    return Image.fromarray((np.asarray(front, dtype=np.float32) * light[:, :, None]).clip(0, 255).astype(np.uint8))
 
 
 def moved_while_taken(page: Image.Image, length: int) -> Image.Image:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.ocrserver_adapter import moved_while_taken, out_of_focus
+from benchmarks.ocrserver_adapter import moved_while_taken, out_of_focus, printed_on_both_sides
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -140,6 +140,7 @@ def test_a_labelled_set_of_ones_own_is_scored_through_every_script(tmp_path: Pat
     (("--shadow", "0.6"), "under a shadow 0.6 dark", "_shadow0.6"),
     (("--blur", "3"), "blurred 3 px as by a moving hand", "_blur3"),
     (("--defocus", "2"), "out of focus, discs of 2 px", "_defocus2"),
+    (("--show-through", "0.25"), "the next page showing through 0.25 dark", "_through0.25"),
 ])
 def test_pages_sent_small_in_dim_light_under_a_shadow_or_blurred_are_scored_on_the_labelled_page(
         tmp_path: Path, dev_data: Path, changed: tuple, said: str, saved_as: str) -> None:
@@ -174,3 +175,12 @@ def test_a_lens_out_of_focus_draws_each_point_out_into_a_disc_as_wide_as_asked()
     assert blurred[20, 20] == blurred[20, 24] == blurred[16, 20]  # as dark at its rim as at its middle
     assert blurred[16, 16] == 255  # round: its square's corner left white
     assert blurred.min() > 240  # the point's ink spread over it
+
+
+def test_a_back_shows_through_mirrored_and_as_faint_as_asked() -> None:
+    front = Image.new("RGB", (200, 100), (200, 200, 200))
+    back = np.full((100, 200, 3), 255, dtype=np.uint8)
+    back[40:60, 10:50] = 0  # a dark patch near the back's left edge
+    seen = np.asarray(printed_on_both_sides(front, Image.fromarray(back), 0.25).convert("L"))
+    assert seen[50, 170] == 150  # behind the front's right side: mirrored, the paper a quarter darker (200 x 0.75)
+    assert seen[50, 30] == seen[5, 5] == 200  # where the back is blank the front is as it was
