@@ -26,12 +26,16 @@ from ocrserver.result import Block, Line, Polygon, bbox_of, length_weighted_conf
 FAINT_SHARE = 0.5
 # A faint line is the back's when it reads mirrored at least MIRRORED_SURE, and unsure of at most UNSURE_SHARE of
 # what it was unsure of as it stands (1 - confidence), or as it stands read as a few scattered letters
-# (SPARSE_LENGTH) where mirrored it reads as a line's worth. A line read surer than SURE is not looked at again.
+# (SPARSE_LENGTH) where mirrored it reads as a line's worth. A line read surer than SURE, and not as a few scattered
+# letters, is not read again.
 MIRRORED_SURE = 0.8
 UNSURE_SHARE = 0.5
 SURE = 0.98
 # A mirrored reading of fewer letters than this says nothing: digits read much alike mirrored ("50.00" as "00.02").
 MIN_LETTERS = 3
+# Once this many faint lines read as nothing else mirrored, and none did, the page shows nothing through: a faded
+# page under one dark stamp is not read over again line by line.
+MOST_LOOKED_AT_IN_VAIN = 8
 # A reading with fewer letters than one for every this many heights of its line's length is a few scattered ones
 # (a Chinese line holds about one letter a height, a Latin one two).
 SPARSE_LENGTH = 2
@@ -50,12 +54,18 @@ def without_show_through(blocks: list[Block], page: Image.Image, read_crop: Read
     surroundings = [_surroundings(page, line.polygon) for line in lines]
     contrasts = [_contrast(pixels, polygon) for pixels, polygon in surroundings]
     faint_below = FAINT_SHARE * max(contrasts)
+    worth_reading_again = [
+        index for index, (line, contrast) in enumerate(zip(lines, contrasts, strict=True))
+        if contrast < faint_below and (line.confidence <= SURE or _sparse(_letters(line.text), line.polygon))
+    ]
     mirrors: list[Mirror] = [_left_to_right, _top_to_bottom]
-    mirrored = []
-    for line, (pixels, polygon), contrast in zip(lines, surroundings, contrasts, strict=True):
-        mirror = _mirror_reading_as_other_text(line, pixels, polygon, mirrors, read_crop) if contrast < faint_below else None
+    mirrored: list[Line] = []
+    for looked_at, index in enumerate(sorted(worth_reading_again, key=contrasts.__getitem__)):  # the faintest first
+        if looked_at >= MOST_LOOKED_AT_IN_VAIN and not mirrored:
+            break
+        mirror = _mirror_reading_as_other_text(lines[index], *surroundings[index], mirrors, read_crop)
         if mirror is not None:
-            mirrored.append(line)
+            mirrored.append(lines[index])
             # the sheet's other lines show through mirrored the same way: that mirror first
             mirrors = [mirror, *(other for other in mirrors if other is not mirror)]
     if not mirrored:
@@ -103,8 +113,6 @@ def _mirror_reading_as_other_text(
     ("0.00" as "00.0", "BOX" upside down), or as digits alone, says nothing of which side it is on."""
     as_read = _letters(line.text)
     sparse = _sparse(as_read, polygon)
-    if line.confidence > SURE and not sparse:
-        return None
     try:
         crop = rectify(pixels, polygon).image
     except InvalidRegion:  # a line less than a pixel thin
