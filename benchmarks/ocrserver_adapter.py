@@ -122,7 +122,7 @@ class OcrServer:
             paths = sorted((Path(data) / "images").iterdir())
             for path in paths if pages_changed else ():
                 original = path.read_bytes()
-                back = _neighbours(path, paths, 2)[1][0] if self.through else None
+                back = _neighbours(path, paths, 2)[1][0] if self.through else None  # the next page of its source
                 self._sent[hashlib.sha1(original).hexdigest()] = self._changed(original, _neighbours(path, paths, self.stack), back)
             for labels in sorted((Path(data) / "labels").glob("*.json")):
                 if self.skew:
