@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ocrserver.errors import InvalidRegion
-from ocrserver.result import Polygon, rect_polygon
+from ocrserver.result import Polygon, bbox_of, rect_polygon
 
 # a region reaching further than this from the image's corner cannot be read: a pixel or more across, it is far larger
 # than any image the server decodes (OCR_MAX_IMAGE_PIXELS), under a pixel it is nothing. Refused before any arithmetic,
@@ -105,6 +105,14 @@ def affine_mapped(polygon: Polygon, affine: np.ndarray) -> Polygon:
 def shifted(polygon: Polygon, dx: float, dy: float) -> Polygon:
     """A polygon found on a part of a page whose top-left corner lies at (dx, dy), put on the page."""
     return [(x + dx, y + dy) for x, y in polygon]
+
+
+def pixels_around(polygon: Polygon, margin: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """The whole pixels ``polygon`` covers grown by ``margin`` on every side, cut to a ``width`` x ``height`` image:
+    left, top, right, bottom (the last two excluded)."""
+    left, top, right, bottom = bbox_of(polygon)
+    return (max(0, math.floor(left - margin)), max(0, math.floor(top - margin)),
+            min(width, math.ceil(right + margin)), min(height, math.ceil(bottom + margin)))
 
 
 def _is_clockwise(points: np.ndarray) -> bool:

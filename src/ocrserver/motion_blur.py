@@ -44,9 +44,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ocrserver.geometry import shifted
+from ocrserver.geometry import pixels_around, shifted
 from ocrserver.imaging import grey_array
-from ocrserver.result import Line, Polygon, bbox_of, length_weighted_confidence
+from ocrserver.result import Line, Polygon, length_weighted_confidence
 
 # A page whose lines read less surely than this (their confidences weighted by the length of their text) is looked at
 # for a streak. Dev pages as scanned read at 0.95-1.0 with ppocr (a signboard photo 0.82); blurred 5 px, the forms
@@ -347,9 +347,7 @@ def _on_page(box: Polygon, margin: int, page: np.ndarray) -> tuple[int, int, int
     """The whole pixels ``box`` covers grown by ``margin`` on every side, cut to the page: left, top, right, bottom
     (the last two excluded)."""
     height, width = page.shape[:2]
-    left, top, right, bottom = bbox_of(box)
-    return (max(0, int(left) - margin), max(0, int(top) - margin), min(width, int(np.ceil(right)) + margin),
-            min(height, int(np.ceil(bottom)) + margin))
+    return pixels_around(box, margin, width, height)
 
 
 def _sample_box(polygon: Polygon) -> Polygon:

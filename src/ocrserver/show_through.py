@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ocrserver.errors import InvalidRegion
-from ocrserver.geometry import rectify, shifted
+from ocrserver.geometry import pixels_around, rectify, shifted
 from ocrserver.imaging import grey_array
 from ocrserver.result import Block, Line, Polygon, bbox_of, length_weighted_confidence
 
@@ -89,9 +89,7 @@ def _surroundings(page: Image.Image, polygon: Polygon) -> tuple[np.ndarray, Poly
     """The RGB pixels of a line's box with room around it for ``rectify``'s padding, and the line's polygon on
     them: a whole photo is never converted for a few lines."""
     x0, y0, x1, y1 = bbox_of(polygon)
-    room = 0.5 * min(x1 - x0, y1 - y0) + 3
-    left, top = max(0, math.floor(x0 - room)), max(0, math.floor(y0 - room))
-    right, bottom = min(page.width, math.ceil(x1 + room)), min(page.height, math.ceil(y1 + room))
+    left, top, right, bottom = pixels_around(polygon, 0.5 * min(x1 - x0, y1 - y0) + 3, *page.size)
     pixels = np.asarray(page.crop((left, top, max(right, left + 1), max(bottom, top + 1))).convert("RGB"))
     return pixels, shifted(polygon, -left, -top)
 
@@ -101,11 +99,10 @@ def _contrast(pixels: np.ndarray, polygon: Polygon) -> float:
     grey to its darkest fiftieth (or, for light print on a dark ground, its lightest). A share, not a difference of
     grey levels, so that print in a shadow or in the dim corner of a photo is not faint."""
     x0, y0, x1, y1 = bbox_of(polygon)
-    grey = grey_array(pixels)
-    box = grey[max(0, int(y0)):math.ceil(y1), max(0, int(x0)):math.ceil(x1)]
-    if box.size == 0:
+    box = pixels[max(0, int(y0)):math.ceil(y1), max(0, int(x0)):math.ceil(x1)]
+    if box.size == 0:  # a line less than a pixel thin
         return 0.0
-    darkest, middle, lightest = np.percentile(box, (2, 50, 98))
+    darkest, middle, lightest = np.percentile(grey_array(box), (2, 50, 98))
     return float(max((middle - darkest) / max(middle, 1), (lightest - middle) / max(lightest, 1)))
 
 
