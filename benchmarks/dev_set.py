@@ -102,6 +102,7 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--adapter-arg", f"scale={args.scale}", "--adapter-arg", f"dim={int(args.dim)}",
         "--adapter-arg", f"shadow={args.shadow}", "--adapter-arg", f"blur={args.blur}",
         "--adapter-arg", f"defocus={args.defocus}", "--adapter-arg", f"through={args.show_through}",
+        "--adapter-arg", f"speckle={args.speckle}", "--adapter-arg", f"dither={args.dither}",
         "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"tilt={args.tilt}", "--adapter-arg", f"cut={args.cut}",
         "--adapter-arg", f"loose={args.loose}", "--adapter-arg", f"wide={args.wide}",
         "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}",
@@ -210,6 +211,14 @@ def main() -> None:
     parser.add_argument("--show-through", type=float, default=0,
                         help="page task: send each page printed on both sides, the next page of its source showing "
                              "through from its back, mirrored, this share as dark as it is (0.25)")
+    parser.add_argument("--speckle", type=float, default=0,
+                        help="page task: send each page with this share of its pixels (0.02) set black or white at "
+                             "random, salt and pepper, as a fax line or a dusty scanner glass strews them; box task "
+                             "with --on-page: each box drawn on its page speckled so")
+    parser.add_argument("--dither", type=float, default=0,
+                        help="page task: send each page as a scanner set to black and white sends it, its print "
+                             "faded to this share of its darkness (0.5: grey print) and dithered into dots; box task "
+                             "with --on-page: each box drawn on its page sent so")
     parser.add_argument("--on-page", action="store_true",
                         help="box task: send each region as a box drawn on its whole page, as Label Studio's "
                              "interactive call does, not cut out of it")
@@ -223,10 +232,10 @@ def main() -> None:
                         help="box task: then run interactive.py on this many regions per engine (0: skip)")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
-    changes_whole_pages = args.blur or args.defocus or args.shadow or args.show_through
+    changes_whole_pages = args.blur or args.defocus or args.shadow or args.show_through or args.speckle or args.dither
     if "box" in args.task.split(",") and changes_whole_pages and not args.on_page:
-        parser.error("--blur, --defocus, --shadow and --show-through change whole pages: with the box task, add "
-                     "--on-page to draw the boxes on them (or use --task page)")
+        parser.error("--blur, --defocus, --shadow, --show-through, --speckle and --dither change whole pages: with the "
+                     "box task, add --on-page to draw the boxes on them (or use --task page)")
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     precisions = args.precision.split(",") if args.precision else [""]
@@ -245,7 +254,9 @@ def main() -> None:
                     f"_scale{args.scale:g}" if args.scale != 1 else "") + ("_dim" if args.dim else "") + (
                     f"_shadow{args.shadow:g}" if args.shadow else "") + (f"_blur{args.blur}" if args.blur else "") + (
                     f"_defocus{args.defocus}" if args.defocus else "") + (
-                    f"_through{args.show_through:g}" if args.show_through else "") + ("_onpage" if args.on_page else "")
+                    f"_through{args.show_through:g}" if args.show_through else "") + (
+                    f"_speckle{args.speckle:g}" if args.speckle else "") + (
+                    f"_dither{args.dither:g}" if args.dither else "") + ("_onpage" if args.on_page else "")
                 summaries = [
                     score(server.url, engine, args, c, args.out_dir / f"dev_{engine}_{precision or 'default'}_c{c}{sent}.json")
                     for c in concurrencies
@@ -265,6 +276,8 @@ def main() -> None:
           f"{f' blurred {args.blur} px as by a moving hand' if args.blur else ''}"
           f"{f' out of focus, discs of {args.defocus} px' if args.defocus else ''}"
           f"{f' with the next page showing through {args.show_through:g} dark' if args.show_through else ''}"
+          f"{f' speckled, {args.speckle:g} of the pixels' if args.speckle else ''}"
+          f"{f' dithered to black and white, the print {args.dither:g} as dark' if args.dither else ''}"
           f"{'; boxes drawn on their whole pages' if args.on_page else ''}"
           f"{'; page CER of the text as returned, in its reading order' if args.as_text else ''}\n")
     columns = header(concurrencies)

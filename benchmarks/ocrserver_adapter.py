@@ -81,7 +81,7 @@ class OcrServer:
         self, url: str = "http://127.0.0.1:9090", engine: str = "ppocr", timeout: str = "120", turn: str = "0",
         frame: str = "0", skew: str = "0", loose: str = "0", stack: str = "0", data: str = "", text: str = "0",
         scale: str = "1", dim: str = "0", wide: str = "0", tilt: str = "0", cut: str = "0", shadow: str = "0",
-        blur: str = "0", defocus: str = "0", through: str = "0",
+        blur: str = "0", defocus: str = "0", through: str = "0", speckle: str = "0", dither: str = "0",
     ) -> None:
         self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
                      + (f" photographed tilted {tilt}" if float(tilt) else "")
@@ -93,7 +93,9 @@ class OcrServer:
                      + (f" under a shadow {shadow} dark" if float(shadow) else "")
                      + (f" blurred {blur} px as by a moving hand" if int(blur) else "")
                      + (f" out of focus, discs of {defocus} px" if int(defocus) else "")
-                     + (f" the next page showing through {through} dark" if float(through) else ""))
+                     + (f" the next page showing through {through} dark" if float(through) else "")
+                     + (f" speckled, {float(speckle):g} of the pixels" if float(speckle) else "")
+                     + (f" dithered to black and white, the print {float(dither):g} as dark" if float(dither) else ""))
         self.engine = engine
         self.turn = int(turn)
         self.skew = float(skew)
@@ -108,16 +110,19 @@ class OcrServer:
         self.blur = int(blur)
         self.defocus = int(defocus)
         self.through = float(through)
+        self.speckle = float(speckle)
+        self.dither = float(dither)
         self.text = bool(int(text))
         if self.text and self.stack:
             raise ValueError("text=1 scores the whole text of the image sent; with stack= it holds the neighbours' too")
         self._sent: dict[str, _Sent] = {}
         self._boxes_sent: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent instead
         pages_changed = bool(self.turn or self.skew or self.tilt or self.cut or self.frame is not None or self.stack or self.scale != 1 or self.dim
-                             or self.shadow or self.blur or self.defocus or self.through)
+                             or self.shadow or self.blur or self.defocus or self.through or self.speckle or self.dither)
         if pages_changed or float(loose) or float(wide):
             if not data:
-                raise ValueError("turn=, skew=, tilt=, cut=, frame=, stack=, scale=, dim=, shadow=, blur=, defocus=, through=, loose= and wide= need data=DIR, the dev set "
+                raise ValueError("turn=, skew=, tilt=, cut=, frame=, stack=, scale=, dim=, shadow=, blur=, defocus=, through=, speckle=, "
+                                 "dither=, loose= and wide= need data=DIR, the dev set "
                                  "whose pages are sent changed")
             paths = sorted((Path(data) / "images").iterdir())
             for path in paths if pages_changed else ():
@@ -169,6 +174,10 @@ class OcrServer:
             sent = moved_while_taken(sent, self.blur)
         if self.defocus:
             sent = out_of_focus(sent, self.defocus)
+        if self.dither:
+            sent = dithered(sent, self.dither)
+        if self.speckle:
+            sent = speckled(sent, self.speckle)
         encoded = io.BytesIO()
         if self.dim:
             sent, left, top = in_dim_light(sent, cut=bool(self.cut))
@@ -290,6 +299,25 @@ def printed_on_both_sides(front: Image.Image, back: Image.Image, darkness: float
     seen = seen.filter(ImageFilter.GaussianBlur(max(1.0, front.width / 1000)))
     light = 1 - darkness * (1 - np.asarray(seen, dtype=np.float32) / 255)
     return Image.fromarray((np.asarray(front, dtype=np.float32) * light[:, :, None]).clip(0, 255).astype(np.uint8))
+
+
+def speckled(page: Image.Image, share: float) -> Image.Image:
+    """The page with ``share`` of its pixels, picked at random (the same for every run), set black or white, half
+    each: salt and pepper, as a fax line, a dusty scanner glass or a black-and-white scan of grey paper strews them."""
+    pixels = np.array(page.convert("RGB"))
+    picked = np.random.default_rng(0).random(pixels.shape[:2])
+    pixels[picked < share / 2] = 0
+    pixels[(share / 2 <= picked) & (picked < share)] = 255
+    return Image.fromarray(pixels)
+
+
+def dithered(page: Image.Image, darkness: float) -> Image.Image:
+    """The page as a scanner set to black and white sends it, its print first faded to ``darkness`` of its darkness
+    (0.5: grey print, as faded toner or a pencil), then every grey dithered into black and white dots (Floyd-Steinberg
+    error diffusion, PIL's and most scanners' way)."""
+    grey = np.asarray(page.convert("L"), dtype=np.float32)
+    faded = Image.fromarray((255 - (255 - grey) * darkness).clip(0, 255).astype(np.uint8))
+    return faded.convert("1").convert("RGB")
 
 
 def moved_while_taken(page: Image.Image, length: int) -> Image.Image:
