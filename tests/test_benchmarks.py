@@ -17,7 +17,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.ocrserver_adapter import moved_while_taken, out_of_focus, printed_on_both_sides
+from benchmarks.ocrserver_adapter import (
+    dithered,
+    moved_while_taken,
+    out_of_focus,
+    printed_on_both_sides,
+    speckled,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -141,6 +147,8 @@ def test_a_labelled_set_of_ones_own_is_scored_through_every_script(tmp_path: Pat
     (("--blur", "3"), "blurred 3 px as by a moving hand", "_blur3"),
     (("--defocus", "2"), "out of focus, discs of 2 px", "_defocus2"),
     (("--show-through", "0.25"), "the next page showing through 0.25 dark", "_through0.25"),
+    (("--speckle", "0.02"), "speckled, 0.02 of the pixels", "_speckle0.02"),
+    (("--dither", "1"), "dithered to black and white, the print 1 as dark", "_dither1"),
 ])
 def test_pages_sent_small_in_dim_light_under_a_shadow_or_blurred_are_scored_on_the_labelled_page(
         tmp_path: Path, dev_data: Path, changed: tuple, said: str, saved_as: str) -> None:
@@ -184,3 +192,19 @@ def test_a_back_shows_through_mirrored_and_as_faint_as_asked() -> None:
     seen = np.asarray(printed_on_both_sides(front, Image.fromarray(back), 0.25).convert("L"))
     assert seen[50, 170] == 150  # behind the front's right side: mirrored, the paper a quarter darker (200 x 0.75)
     assert seen[50, 30] == seen[5, 5] == 200  # where the back is blank the front is as it was
+
+
+def test_specks_are_strewn_over_as_many_pixels_as_asked_half_black_half_white() -> None:
+    page = Image.new("RGB", (200, 200), (128, 128, 128))
+    seen = np.asarray(speckled(page, 0.1).convert("L"))
+    assert abs((seen == 0).mean() - 0.05) < 0.01 and abs((seen == 255).mean() - 0.05) < 0.01
+    assert (seen == 128).mean() > 0.88  # the rest as it was
+
+
+def test_a_black_and_white_scan_dots_grey_print_as_dark_as_asked() -> None:
+    page = np.full((100, 100, 3), 255, dtype=np.uint8)
+    page[:, :50] = 0  # black print on its left half
+    sent = np.asarray(dithered(Image.fromarray(page), 0.5).convert("L"))
+    assert set(np.unique(sent)) == {0, 255}  # black and white only
+    assert abs((sent[:, :50] == 0).mean() - 0.5) < 0.05  # the print faded to half its darkness: half its dots black
+    assert (sent[:, 50:] == 255).all()  # the paper white
