@@ -32,6 +32,7 @@ from ocrserver.result import (
     length_weighted_confidence,
     lines_with_polygons_mapped,
 )
+from ocrserver.scan_noise import without_noise
 from ocrserver.settings import Settings
 from ocrserver.show_through import without_show_through
 from ocrserver.sources import ImageFetcher, decode_base64, has_url_scheme, is_url, safe_url
@@ -178,7 +179,7 @@ class OcrService:
         height, width = (image.shape[0], image.shape[1]) if isinstance(image, np.ndarray) else (image.height, image.width)
         try:
             if options.regions is None:
-                page = image if isinstance(image, Image.Image) else Image.fromarray(image)
+                page = without_noise(image if isinstance(image, Image.Image) else Image.fromarray(image))
                 # words only when the answer shows them: working them out is up to a twentieth of a ppocr page
                 read = engine.read_page if options.level == "word" else engine.read_page_lines
                 blocks = read(page, languages)

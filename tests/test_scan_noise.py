@@ -1,0 +1,77 @@
+"""Noisy scans: specks strewn over the paper (a fax, a dusty scanner glass), grey print that a scanner set to black
+and white dithered into dots. Each reads as the page it shows; scans without such noise are left as they are."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from ocrserver.scan_noise import without_noise
+from tests.helpers import Rendered, cer, encode, render_lines
+
+LINES = ["Invoice number 4471-B", "Delivered to the main office", "Total due: 128.40 EUR", "Payment within 30 days"]
+ENGINES = pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
+
+
+def _page(size: int) -> Rendered:
+    """The lines in print ``size`` px high (a fax's or a 100 dpi scan's small print), on a page large enough to be
+    judged (scan_noise.MIN_PIXELS)."""
+    return render_lines(LINES, size=size, width=40 * size, gap=size, margin=200)
+
+
+def _with_salt_and_pepper(image: Image.Image, share: float) -> Image.Image:
+    """``share`` of the pixels, at random, black or white, half each."""
+    pixels = np.array(image)
+    picked = np.random.default_rng(7).random(pixels.shape[:2])
+    pixels[picked < share / 2] = 0
+    pixels[(picked >= share / 2) & (picked < share)] = 255
+    return Image.fromarray(pixels)
+
+
+def _grey_print_dithered(image: Image.Image, grey: int) -> Image.Image:
+    """Black print turned ``grey``, then the page sent in black and white, its grey dithered into dots."""
+    faded = image.convert("L").point(lambda value: grey + value * (255 - grey) // 255)
+    return faded.convert("1").convert("RGB")
+
+
+def _lines_read(client: TestClient, image: Image.Image, engine: str) -> list[str]:
+    response = client.post("/v1/ocr", files={"file": ("scan.png", encode(image))}, data={"engine": engine})
+    assert response.status_code == 200, response.text
+    return [line["text"] for block in response.json()["pages"][0]["blocks"] for line in block["lines"]]
+
+
+def _assert_reads_as_printed(lines: list[str]) -> None:
+    assert len(lines) == len(LINES), lines  # no line of specks
+    for truth, text in zip(LINES, lines, strict=True):
+        assert cer(text, truth) <= 0.1, lines
+
+
+@ENGINES
+def test_a_page_strewn_with_specks_reads_as_printed(client: TestClient, engine: str) -> None:
+    _assert_reads_as_printed(_lines_read(client, _with_salt_and_pepper(_page(size=18).image, 0.03), engine))
+
+
+@ENGINES
+def test_grey_print_dithered_into_dots_reads_as_printed(client: TestClient, engine: str) -> None:
+    _assert_reads_as_printed(_lines_read(client, _grey_print_dithered(_page(size=16).image, grey=140), engine))
+
+
+def test_scans_without_such_noise_are_read_as_they_are(dev_data: Path) -> None:
+    """Every dev scan, photo and rendered page, dirt on its faxed forms and dot-matrix receipts among them, and every
+    labelled region cut out of them and sent on its own (the benchmark's box task)."""
+    changed = []
+    for path in sorted((dev_data / "images").iterdir()):
+        image = Image.open(path).convert("RGB")
+        if without_noise(image) is not image:
+            changed.append(path.name)
+        label = json.loads((dev_data / "labels" / f"{path.stem}.json").read_text())
+        for index, region in enumerate(label["regions"]):
+            crop = image.crop(tuple(region["bbox"]))
+            if without_noise(crop) is not crop:
+                changed.append(f"{path.name} region {index}")
+    assert changed == []
