@@ -48,13 +48,12 @@ WINDOW = 5
 # anywhere took the points off ``128.40`` in print 14 px high.
 DIRT_PIXELS = 6
 CLEAR = 4
-# An image is speckled when it holds more specks than this per million pixels, at least MIN_SPECKS of them, strewn
-# over it (``_speckled``) more than SPREAD. Dev scans hold up to 1575 specks a megapixel, spread at most 0.59 (dirt on
-# a faxed form, the faint dots of a dot-matrix receipt: where the print is); a grainy receipt under a shadow or at
-# half its size 1580-2800, spread 0.65-0.68, and read worse wiped (BoW F1 0.91 -> 0.82). With 0.1 % of their pixels
-# set black and 0.1 % white, 1500-2600, spread 0.69-0.95; with 0.25 % each, all over 1750 and 0.82.
+# An image is speckled when it holds more specks than this per million pixels, strewn over it (``_speckled``) more
+# than SPREAD. Dev scans hold up to 1575 specks a megapixel, spread at most 0.59 (dirt on a faxed form, the faint
+# dots of a dot-matrix receipt: where the print is); a grainy receipt under a shadow or at half its size 1580-2800,
+# spread 0.65-0.68, and read worse wiped (BoW F1 0.91 -> 0.82). With 0.1 % of their pixels set black and 0.1 %
+# white, 1500-2600, spread 0.69-0.95; with 0.25 % each, all over 1750 and 0.82.
 SPECKLED_PER_MEGAPIXEL = 1500
-MIN_SPECKS = 30
 SPREAD = 0.75
 # the side, in pixels, of the squares of an image counted for the spread
 SPREAD_CELL = 16
@@ -119,9 +118,9 @@ def _specks(marks: np.ndarray) -> np.ndarray:
 
 
 def _small(marks: np.ndarray) -> np.ndarray:
-    """Which ``marks`` are specks and dirt: in clumps (marks side by side or corner to corner) of at most
-    SPECK_PIXELS, or of at most DIRT_PIXELS at least CLEAR px from any larger clump (the print's, whose dots and
-    points keep closer to it)."""
+    """Which ``marks`` are specks and dirt: alone (a clump of one: no mark side by side or corner to corner with it),
+    or in clumps of at most DIRT_PIXELS at least CLEAR px from any larger clump (the print's, whose dots and points
+    keep closer to it)."""
     _, clumps, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8)
     areas = stats[:, cv2.CC_STAT_AREA]
     areas[0] = 0  # the paper: a clump of no marks
@@ -131,10 +130,10 @@ def _small(marks: np.ndarray) -> np.ndarray:
 
 
 def _speckled(specks: np.ndarray) -> bool:
-    """Whether ``specks`` are many (SPECKLED_PER_MEGAPIXEL, MIN_SPECKS) and strewn over their image as noise is:
+    """Whether ``specks`` are many (SPECKLED_PER_MEGAPIXEL) and strewn over their image as noise is:
     they lie in more of its SPREAD_CELL squares than SPREAD times as many as they would strewn evenly."""
     count = int(np.count_nonzero(specks))
-    if count < MIN_SPECKS or count * 1e6 / specks.size <= SPECKLED_PER_MEGAPIXEL:
+    if count * 1e6 / specks.size <= SPECKLED_PER_MEGAPIXEL:
         return False
     height, width = specks.shape
     rows, columns = -(-height // SPREAD_CELL), -(-width // SPREAD_CELL)
