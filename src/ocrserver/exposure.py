@@ -12,8 +12,9 @@ the page's text: ppocr 0.839 -> 0.959 (two receipts 0.0 -> 0.88 and 0.74), ppocr
 
 from __future__ import annotations
 
-import numpy as np
 from PIL import Image, ImageOps
+
+from ocrserver.imaging import grey_percentiles
 
 # the share of pixels, in percent at either end of the grey scale, that does not count towards an image's span
 # (specks, a few saturated pixels)
@@ -26,9 +27,8 @@ MIN_SPAN = 12
 
 def grey_span(image: Image.Image) -> int:
     """How many grey levels the image spans, from its ``CUTOFF`` percentile to its ``100 - CUTOFF``th."""
-    pixels_up_to = np.cumsum(image.convert("L").histogram())
-    lowest, highest = np.searchsorted(pixels_up_to, [pixels_up_to[-1] * CUTOFF / 100, pixels_up_to[-1] * (100 - CUTOFF) / 100])
-    return int(highest - lowest)
+    lowest, highest = grey_percentiles(image.convert("L").histogram(), [CUTOFF, 100 - CUTOFF])
+    return highest - lowest
 
 
 def with_full_contrast(image: Image.Image) -> Image.Image:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import cv2
@@ -129,6 +129,13 @@ def bgr_array(image: Image.Image) -> np.ndarray:
 def grey_array(image: np.ndarray) -> np.ndarray:
     """An RGB array (height x width x 3) in grey, as OpenCV weighs its channels; a grey one as it is."""
     return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+
+
+def grey_percentiles(histogram: Sequence[float] | np.ndarray, percents: Sequence[float]) -> list[int]:
+    """The grey levels at ``percents`` of an image's pixels, counted from the darkest, given its 256-bin grey
+    ``histogram`` (PIL's ``histogram()`` or OpenCV's ``calcHist``)."""
+    pixels_up_to = np.cumsum(histogram)
+    return [int(level) for level in np.searchsorted(pixels_up_to, np.asarray(percents) * pixels_up_to[-1] / 100)]
 
 
 def shrunk(image: np.ndarray, scale: float) -> np.ndarray:

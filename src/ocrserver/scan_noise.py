@@ -31,6 +31,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ocrserver.imaging import grey_percentiles
+
 # An image of fewer pixels than this is not judged (left as it is): a line's box cut close holds too few specks and
 # too little print to tell noise by (54 of the 2714 dev regions, each sent on its own, looked speckled or dotted).
 MIN_PIXELS = 200_000
@@ -91,11 +93,10 @@ def without_noise(image: Image.Image) -> Image.Image:
 def _marks(grey: np.ndarray) -> np.ndarray | None:
     """Which pixels of ``grey`` stand out from its paper (1) and which do not (0); None when its print stands too
     little from its paper."""
-    counts = np.cumsum(cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel())
-    paper, lightest_print, darkest_print = np.searchsorted(
-        counts, [counts[-1] / 2, counts[-1] * (1 - PRINT_PERCENTILE / 100), counts[-1] * PRINT_PERCENTILE / 100])
+    paper, lightest_print, darkest_print = grey_percentiles(
+        cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel(), [50, 100 - PRINT_PERCENTILE, PRINT_PERCENTILE])
     far = darkest_print if paper - darkest_print >= lightest_print - paper else lightest_print  # print dark or light
-    contrast = abs(int(far) - int(paper))
+    contrast = abs(far - paper)
     if contrast < MIN_CONTRAST:
         return None
     away = cv2.absdiff(grey, np.full_like(grey, paper))
