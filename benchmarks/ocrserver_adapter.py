@@ -25,6 +25,10 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              with through=0.25: the page is sent printed on both sides, the next page of its source (scaled to its
              size) showing through from its back, mirrored left to right, softened by the paper, that share as dark
              as it is;
+             with speckle=0.02: the page is sent with that share of its pixels set black or white at random (salt and
+             pepper);
+             with dither=0.5: the page is sent in black and white, its print faded to that share of its darkness and
+             its greys dithered into dots;
              with stack=3: the page is sent between the pages before and after it of the same source (scaled to its
              width), one image three pages long, as a long receipt or a web page captured whole; the lines on the
              page are moved back onto it, the neighbours' lines left out;
@@ -33,7 +37,8 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              with text=1: the page's text as the server returns it, in its reading order, not its lines, so the
              scorer's page CER compares that order with the truth's rows (detection is then not scored))
 box task with the scorer's --box-mode full (dev_set.py --on-page): each region sent as a box drawn on its whole page,
-             as Label Studio's interactive call sends it; with shadow=, blur=, defocus= or through=, on the page sent so
+             as Label Studio's interactive call sends it; with shadow=, blur=, defocus=, through=, speckle= or dither=, on
+             the page sent so
 box task with skew=DEGREES: each region is cut from its page sent askew as an annotator draws a box on it,
              upright around the labelled region's turned outline (padded by a tenth of the region's height, as the
              scorer pads its crops), so it takes in the corners of the neighbouring lines; made before the first
