@@ -61,6 +61,14 @@ def test_a_page_strewn_with_specks_reads_as_printed(client: TestClient, engine: 
 
 
 @ENGINES
+def test_points_and_colons_stay_when_specks_are_wiped(client: TestClient, engine: str) -> None:
+    """In print 24 px high, the colon and the point of ``Total due: 128.40`` are solid clumps of 6 px, as far as 6 px
+    from their letters: wiped as specks, the line read ``Total due 12840 EUR``."""
+    lines = _lines_read(client, _with_salt_and_pepper(_page(size=24).image, 0.01), engine)
+    assert lines[2] == "Total due: 128.40 EUR", lines
+
+
+@ENGINES
 def test_grey_print_dithered_into_dots_reads_as_printed(client: TestClient, engine: str) -> None:
     _assert_reads_as_printed(_lines_read(client, _grey_print_dithered(_page(size=16).image, grey=140), engine))
 
