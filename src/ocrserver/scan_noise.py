@@ -13,10 +13,11 @@ dots of a dot-matrix receipt, a faxed form's dirt); its marks alone (clumps of o
 clear of the print are then painted over with the median of the 5 x 5 px around them. Points and the dots on an i lie
 close to their letters or are solid, and stay. A page is dotted when a tenth of its marks touch no other mark side by
 side, amid many others; it is blurred until its dots run together into grey strokes. Both are judged on a whole page
-(``service._read_page``). A region drawn on a page is read as it is: its box cut close holds too few specks to tell
-noise by, and judging the page around it cost 1.2 ms a region (p50), a sixth of an interactive call. Scans without
-such noise are read as they are: every dev page, under a shadow, in dim light, out of focus, photographed, at half
-its size, and each of its labelled regions sent on its own; judging a page costs 4 ms (p50 of the dev pages).
+as it is loaded (``OcrService.load_pages``), and a region drawn on a page is read on the page cleaned: a box cut close
+holds too few specks to tell noise by. The Label Studio backend keeps a task's page cleaned between its interactive
+calls. Scans without such noise are read as they are: every dev page, under a shadow, in dim light, out of focus,
+photographed, at half its size, and each of its labelled regions sent on its own; judging a page costs 4 ms (p50 of
+the dev pages).
 
 Dev pages through the server, det F1 / BoW F1 before -> after: speckled 2 % (``benchmarks/dev_set.py --speckle
 0.02``) ``ppocr`` 0.542 / 0.607 -> 0.844 / 0.850 (as scanned 0.852 / 0.880), ``ppocr-tiny`` 0.707 / 0.680 -> 0.845 /

@@ -123,7 +123,8 @@ class LabelStudioBackend:
         return self.empty_prediction()
 
     def load_page(self, task: dict[str, Any], config: OcrLabelConfig) -> np.ndarray:
-        """The task's image as a read-only RGB array, from the cache when this task was seen recently."""
+        """The task's image as a read-only RGB array, its scan's noise taken out, from the cache when this task was seen
+        recently (so interactive calls on a speckled page pay for wiping it once)."""
         data = task.get("data")
         if not isinstance(data, dict) or config.data_key not in data:
             raise InvalidRequest(
@@ -136,7 +137,7 @@ class LabelStudioBackend:
         key = (task.get("id"), url)
         page = self.pages.get(key)
         if page is None:
-            decoded = self.service.decode(self.files.fetch(url, task.get("id")), pages=[0])[0]  # a PDF's or a TIFF's first page
+            decoded = self.service.load_pages(self.files.fetch(url, task.get("id")), pages=[0])[0]  # a PDF's or a TIFF's first page
             page = np.asarray(decoded)
             page.flags.writeable = False
             self.pages.put(key, page)
