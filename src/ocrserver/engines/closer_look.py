@@ -27,6 +27,7 @@ import statistics
 from collections.abc import Callable, Sequence
 
 from ocrserver.engines.strips import scale_seen
+from ocrserver.geometry import pixels_around
 from ocrserver.result import Polygon, bbox_of
 
 # Text whose lines are at least this many pixels high as the engine sees them reads well: no second look.
@@ -99,10 +100,7 @@ def area_around(text_boxes: Sequence[Polygon], line_height: float, width: int, h
     """The part of a ``width`` x ``height`` image (x0, y0, x1, y1) that holds ``text_boxes``, with a margin of two
     line heights (at least 2 % of the image's longer side) for text next to them that the first look missed."""
     margin = max(2 * line_height, 0.02 * max(width, height))
-    boxes = [bbox_of(box) for box in text_boxes]
-    x0, y0 = max(0, math.floor(min(b[0] for b in boxes) - margin)), max(0, math.floor(min(b[1] for b in boxes) - margin))
-    x1, y1 = min(width, math.ceil(max(b[2] for b in boxes) + margin)), min(height, math.ceil(max(b[3] for b in boxes) + margin))
-    return x0, y0, x1, y1
+    return pixels_around([corner for box in text_boxes for corner in box], margin, width, height)
 
 
 def _sides(box: Polygon) -> tuple[float, float]:
