@@ -24,6 +24,7 @@ on the same regions). Full JSON summaries go to --out-dir.
     python benchmarks/dev_set.py --task page --defocus 3                # pages out of focus
     python benchmarks/dev_set.py --task page --scale 0.35               # pages in small images
     python benchmarks/dev_set.py --task page --show-through 0.25        # pages printed on both sides
+    python benchmarks/dev_set.py --task page --fax                      # pages faxed in standard mode (204 x 98 dpi)
     python benchmarks/dev_set.py --task box --skew 4                    # boxes drawn upright on them
     python benchmarks/dev_set.py --task box --on-page --blur 5          # boxes drawn on whole pages blurred so
 """
@@ -103,6 +104,7 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--adapter-arg", f"shadow={args.shadow}", "--adapter-arg", f"blur={args.blur}",
         "--adapter-arg", f"defocus={args.defocus}", "--adapter-arg", f"through={args.show_through}",
         "--adapter-arg", f"speckle={args.speckle}", "--adapter-arg", f"dither={args.dither}",
+        "--adapter-arg", f"fax={int(args.fax)}",
         "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"tilt={args.tilt}", "--adapter-arg", f"cut={args.cut}",
         "--adapter-arg", f"loose={args.loose}", "--adapter-arg", f"wide={args.wide}",
         "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}",
@@ -219,6 +221,10 @@ def main() -> None:
                         help="page task: send each page as a scanner set to black and white sends it, its print "
                              "faded to this share of its darkness (0.5: grey print) and dithered into dots; box task "
                              "with --on-page: each box drawn on its page sent so")
+    parser.add_argument("--fax", action="store_true",
+                        help="page task: send each page as a fax machine in standard mode sends it, a black and white "
+                             "TIFF 1728 px wide with half as many rows an inch as columns (204 x 98 dpi), its lines "
+                             "scaled back")
     parser.add_argument("--on-page", action="store_true",
                         help="box task: send each region as a box drawn on its whole page, as Label Studio's "
                              "interactive call does, not cut out of it")
@@ -256,7 +262,8 @@ def main() -> None:
                     f"_defocus{args.defocus}" if args.defocus else "") + (
                     f"_through{args.show_through:g}" if args.show_through else "") + (
                     f"_speckle{args.speckle:g}" if args.speckle else "") + (
-                    f"_dither{args.dither:g}" if args.dither else "") + ("_onpage" if args.on_page else "")
+                    f"_dither{args.dither:g}" if args.dither else "") + ("_fax" if args.fax else "") + (
+                    "_onpage" if args.on_page else "")
                 summaries = [
                     score(server.url, engine, args, c, args.out_dir / f"dev_{engine}_{precision or 'default'}_c{c}{sent}.json")
                     for c in concurrencies
@@ -278,6 +285,7 @@ def main() -> None:
           f"{f' with the next page showing through {args.show_through:g} dark' if args.show_through else ''}"
           f"{f' speckled, {args.speckle:g} of the pixels' if args.speckle else ''}"
           f"{f' dithered to black and white, the print {args.dither:g} as dark' if args.dither else ''}"
+          f"{' faxed in standard mode (204 x 98 dpi)' if args.fax else ''}"
           f"{'; boxes drawn on their whole pages' if args.on_page else ''}"
           f"{'; page CER of the text as returned, in its reading order' if args.as_text else ''}\n")
     columns = header(concurrencies)

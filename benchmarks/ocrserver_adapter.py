@@ -29,6 +29,9 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              pepper);
              with dither=0.5: the page is sent in black and white, its print faded to that share of its darkness and
              its greys dithered into dots;
+             with fax=1: the page is sent as a fax machine in standard mode sends it: 1728 px wide (204 dpi across a
+             letter page), half as many rows an inch (98 dpi), in black and white, a CCITT group 4 TIFF saying so;
+             the lines' polygons are scaled back;
              with stack=3: the page is sent between the pages before and after it of the same source (scaled to its
              width), one image three pages long, as a long receipt or a web page captured whole; the lines on the
              page are moved back onto it, the neighbours' lines left out;
@@ -86,7 +89,7 @@ class OcrServer:
         self, url: str = "http://127.0.0.1:9090", engine: str = "ppocr", timeout: str = "120", turn: str = "0",
         frame: str = "0", skew: str = "0", loose: str = "0", stack: str = "0", data: str = "", text: str = "0",
         scale: str = "1", dim: str = "0", wide: str = "0", tilt: str = "0", cut: str = "0", shadow: str = "0",
-        blur: str = "0", defocus: str = "0", through: str = "0", speckle: str = "0", dither: str = "0",
+        blur: str = "0", defocus: str = "0", through: str = "0", speckle: str = "0", dither: str = "0", fax: str = "0",
     ) -> None:
         self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
                      + (f" photographed tilted {tilt}" if float(tilt) else "")
@@ -100,7 +103,8 @@ class OcrServer:
                      + (f" out of focus, discs of {defocus} px" if int(defocus) else "")
                      + (f" the next page showing through {through} dark" if float(through) else "")
                      + (f" speckled, {float(speckle):g} of the pixels" if float(speckle) else "")
-                     + (f" dithered to black and white, the print {float(dither):g} as dark" if float(dither) else ""))
+                     + (f" dithered to black and white, the print {float(dither):g} as dark" if float(dither) else "")
+                     + (" faxed in standard mode (204 x 98 dpi)" if int(fax) else ""))
         self.engine = engine
         self.turn = int(turn)
         self.skew = float(skew)
@@ -117,17 +121,19 @@ class OcrServer:
         self.through = float(through)
         self.speckle = float(speckle)
         self.dither = float(dither)
+        self.fax = bool(int(fax))
         self.text = bool(int(text))
         if self.text and self.stack:
             raise ValueError("text=1 scores the whole text of the image sent; with stack= it holds the neighbours' too")
         self._sent: dict[str, _Sent] = {}
         self._boxes_sent: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent instead
         pages_changed = bool(self.turn or self.skew or self.tilt or self.cut or self.frame is not None or self.stack or self.scale != 1 or self.dim
-                             or self.shadow or self.blur or self.defocus or self.through or self.speckle or self.dither)
+                             or self.shadow or self.blur or self.defocus or self.through or self.speckle or self.dither
+                             or self.fax)
         if pages_changed or float(loose) or float(wide):
             if not data:
                 raise ValueError("turn=, skew=, tilt=, cut=, frame=, stack=, scale=, dim=, shadow=, blur=, defocus=, through=, speckle=, "
-                                 "dither=, loose= and wide= need data=DIR, the dev set "
+                                 "dither=, fax=, loose= and wide= need data=DIR, the dev set "
                                  "whose pages are sent changed")
             paths = sorted((Path(data) / "images").iterdir())
             for path in paths if pages_changed else ():
@@ -187,8 +193,14 @@ class OcrServer:
         if self.dim:
             sent, left, top = in_dim_light(sent, cut=bool(self.cut))
             back.append(partial(shifted, dx=-left, dy=-top))
-        sent.save(encoded, format="JPEG" if self.frame is not None or self.dim else "PNG",
-                  quality=70 if self.dim else 90)
+        if self.fax:
+            faxed = faxed_in_standard_mode(sent)
+            factors = (sent.width / faxed.width, sent.height / faxed.height)
+            back.append(lambda polygon: [(x * factors[0], y * factors[1]) for x, y in polygon])
+            faxed.save(encoded, format="TIFF", compression="group4", dpi=FAX_STANDARD_DPI)
+        else:
+            sent.save(encoded, format="JPEG" if self.frame is not None or self.dim else "PNG",
+                      quality=70 if self.dim else 90)
 
         def to_page(polygon: Polygon) -> Polygon:
             for step in reversed(back):
@@ -323,6 +335,20 @@ def dithered(page: Image.Image, darkness: float) -> Image.Image:
     grey = np.asarray(page.convert("L"), dtype=np.float32)
     faded = Image.fromarray((255 - (255 - grey) * darkness).clip(0, 255).astype(np.uint8))
     return faded.convert("1").convert("RGB")
+
+
+# a fax machine's standard mode: dots an inch across and down; its line 1728 dots long (a letter page's width)
+FAX_STANDARD_DPI = (204, 98)
+FAX_LINE = 1728
+
+
+def faxed_in_standard_mode(page: Image.Image) -> Image.Image:
+    """The page as a fax machine in standard mode scans it: FAX_LINE px wide, half as many rows an inch as columns
+    (FAX_STANDARD_DPI), each dot black or white by whether it is darker than mid grey (a 1-bit image)."""
+    across = FAX_LINE / page.width
+    down = across * FAX_STANDARD_DPI[1] / FAX_STANDARD_DPI[0]
+    grey = page.convert("L").resize((FAX_LINE, max(1, round(page.height * down))), Image.Resampling.LANCZOS)
+    return grey.point(lambda value: 255 if value >= 128 else 0).convert("1", dither=Image.Dither.NONE)
 
 
 def moved_while_taken(page: Image.Image, length: int) -> Image.Image:

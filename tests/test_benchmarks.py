@@ -19,6 +19,7 @@ from PIL import Image
 
 from benchmarks.ocrserver_adapter import (
     dithered,
+    faxed_in_standard_mode,
     moved_while_taken,
     out_of_focus,
     printed_on_both_sides,
@@ -149,6 +150,7 @@ def test_a_labelled_set_of_ones_own_is_scored_through_every_script(tmp_path: Pat
     (("--show-through", "0.25"), "the next page showing through 0.25 dark", "_through0.25"),
     (("--speckle", "0.02"), "speckled, 0.02 of the pixels", "_speckle0.02"),
     (("--dither", "1"), "dithered to black and white, the print 1 as dark", "_dither1"),
+    (("--fax",), "faxed in standard mode (204 x 98 dpi)", "_fax"),
 ])
 def test_pages_sent_small_in_dim_light_under_a_shadow_or_blurred_are_scored_on_the_labelled_page(
         tmp_path: Path, dev_data: Path, changed: tuple, said: str, saved_as: str) -> None:
@@ -208,3 +210,13 @@ def test_a_black_and_white_scan_dots_grey_print_as_dark_as_asked() -> None:
     assert set(np.unique(sent)) == {0, 255}  # black and white only
     assert abs((sent[:, :50] == 0).mean() - 0.5) < 0.05  # the print faded to half its darkness: half its dots black
     assert (sent[:, 50:] == 255).all()  # the paper white
+
+
+def test_a_fax_in_standard_mode_is_a_letter_page_wide_with_half_as_many_rows_an_inch_in_black_and_white() -> None:
+    page = np.full((110, 850, 3), 255, dtype=np.uint8)  # a letter page's strip at 100 dpi
+    page[40:60, :425] = 0  # black print on its left half
+    faxed = faxed_in_standard_mode(Image.fromarray(page))
+    assert faxed.mode == "1" and faxed.size == (1728, round(110 * 1728 / 850 * 98 / 204))  # 1728 x 107
+    sent = np.asarray(faxed.convert("L"))
+    assert set(np.unique(sent)) == {0, 255} and (sent[:, 900:] == 255).all()
+    assert abs((sent[:, :800] == 0).sum(axis=0).mean() - 20 * 1728 / 850 * 98 / 204) <= 1  # the print's rows squashed
