@@ -29,7 +29,7 @@ from ocrserver.errors import FetchFailed
 from ocrserver.memory import HeapTrimmer
 from ocrserver.netguard import UrlGuard
 from ocrserver.pool import EnginePool
-from ocrserver.service import OcrOptions, OcrService
+from ocrserver.service import OcrOptions, OcrService, PageToRead
 from ocrserver.settings import load_settings
 from ocrserver.sources import ImageFetcher
 from tests.conftest import SHARED
@@ -505,7 +505,7 @@ def test_freed_page_memory_is_not_handed_back_while_the_next_job_is_under_way() 
     settings = load_settings(workers=2)
     pool = EnginePool(settings)
     service = OcrService(settings, pool, ImageFetcher(timeout=5, max_bytes=10**6))
-    service.read_images([render_lines(["a page read"]).image], OcrOptions(engine="tesseract"))
+    service.read_pages([PageToRead.as_sent(render_lines(["a page read"]).image)], OcrOptions(engine="tesseract"))
     with pool.lease("tesseract"):  # the next job, running on past the quiet time
         time.sleep(service.heap_trimmer.quiet_seconds + 0.5)
         assert service.heap_trimmer.trims == 0

@@ -18,6 +18,7 @@ from ocrserver.api.app import create_app
 from ocrserver.errors import InvalidRegion
 from ocrserver.labelstudio.annotations import labelled_regions, submitted_annotation
 from ocrserver.labelstudio.backend import PageCache
+from ocrserver.service import PageToRead
 from ocrserver.settings import load_settings
 from tests.conftest import REPO, SHARED
 from tests.helpers import encode, render_lines, render_rotated_line, server_timings
@@ -269,7 +270,7 @@ def test_relative_task_urls_without_a_label_studio_address_say_so(caplog: pytest
 
 def test_decoded_pages_kept_for_interactive_calls_stay_within_their_memory_budget() -> None:
     mib = 1024 * 1024
-    page = {task: np.zeros((1024, 1024), dtype=np.uint8) for task in range(5)}  # 1 MiB each
+    page = {task: PageToRead.as_sent(np.zeros((1024, 1024), dtype=np.uint8)) for task in range(5)}  # 1 MiB each
     cache = PageCache(capacity=16, max_bytes=3 * mib)
     for task in range(4):
         cache.put((task, "url"), page[task])
@@ -277,7 +278,7 @@ def test_decoded_pages_kept_for_interactive_calls_stay_within_their_memory_budge
     assert cache.get((1, "url")) is page[1]  # used again: now the most recent
     cache.put((4, "url"), page[4])
     assert [cache.get((task, "url")) is not None for task in range(5)] == [False, True, False, True, True]
-    photo = np.zeros((5 * 1024, 1024), dtype=np.uint8)  # larger than the budget alone: kept, and alone
+    photo = PageToRead.as_sent(np.zeros((5 * 1024, 1024), dtype=np.uint8))  # larger than the budget alone: kept, and alone
     cache.put((5, "url"), photo)
     assert cache.get((5, "url")) is photo and all(cache.get((task, "url")) is None for task in range(5))
     few = PageCache(capacity=2, max_bytes=100 * mib)  # the page count still holds

@@ -107,6 +107,11 @@ def shifted(polygon: Polygon, dx: float, dy: float) -> Polygon:
     return [(x + dx, y + dy) for x, y in polygon]
 
 
+def scaled(polygon: Polygon, across: float, down: float) -> Polygon:
+    """``polygon`` on an image stretched ``across`` times its width and ``down`` times its height."""
+    return [(x * across, y * down) for x, y in polygon]
+
+
 def pixels_around(polygon: Polygon, margin: float, width: int, height: int) -> tuple[int, int, int, int]:
     """The whole pixels ``polygon`` covers grown by ``margin`` on every side, cut to a ``width`` x ``height`` image:
     left, top, right, bottom (the last two excluded)."""

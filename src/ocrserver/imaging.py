@@ -14,6 +14,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ocrserver.errors import ImageTooLarge, InvalidImage
 
 PDF_MAGIC = b"%PDF-"
+# An image whose file gives it at least this many times as many pixels an inch across as down, or down as across, has
+# its pixels made square before it is read (``with_square_pixels``); up to MOST_UNEVEN, past which the file errs.
+UNEVEN_PIXELS = 1.25
+MOST_UNEVEN = 4.0
 
 
 def is_pdf(data: bytes) -> bool:
@@ -119,6 +123,28 @@ def to_rgb(image: Image.Image) -> Image.Image:
         background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
         return background
     return image.convert("RGB")
+
+
+def with_square_pixels(image: Image.Image, max_pixels: int) -> Image.Image:
+    """``image`` stretched along the side it holds fewer pixels an inch of, so that its pixels are square, when the
+    resolutions its file gives across and down differ by ``UNEVEN_PIXELS`` or more: a fax sent in standard mode is
+    204 x 98 dpi, and read as it is, its print is squashed to half its height. Where stretched it would hold more than
+    ``max_pixels``, the other side is shrunk instead. Otherwise ``image`` itself."""
+    try:
+        across, down = (float(value) for value in image.info.get("dpi", ()))
+    except (TypeError, ValueError):  # no resolution, or not two numbers
+        return image
+    if not (across > 0 and down > 0) or not 1 / MOST_UNEVEN <= across / down <= MOST_UNEVEN:
+        return image
+    if max(across, down) < UNEVEN_PIXELS * min(across, down):
+        return image
+    width, height = image.size
+    stretch = max(across, down) / min(across, down)
+    if width * height * stretch > max_pixels:  # the side with more pixels an inch shrunk instead
+        size = (round(width / stretch), height) if across > down else (width, round(height / stretch))
+        return image.resize((max(1, size[0]), max(1, size[1])), Image.Resampling.LANCZOS)
+    size = (width, round(height * stretch)) if across > down else (round(width * stretch), height)
+    return image.resize(size, Image.Resampling.BICUBIC)
 
 
 def bgr_array(image: Image.Image) -> np.ndarray:

@@ -15,8 +15,8 @@ from PIL import Image
 
 from ocrserver.engines.base import Engine
 from ocrserver.errors import EngineFailed, InvalidRequest, OcrServerError
-from ocrserver.geometry import parse_region, rectify, turned_back
-from ocrserver.imaging import decode_pages
+from ocrserver.geometry import parse_region, rectify, scaled, turned_back
+from ocrserver.imaging import decode_pages, with_square_pixels
 from ocrserver.languages import CJK_LANGUAGES, parse_languages
 from ocrserver.layout import count_text_lines, loose_text_columns
 from ocrserver.memory import HeapTrimmer
@@ -72,6 +72,29 @@ class OcrOptions:
         return [parse_region(item, index) for index, item in enumerate(raw)]
 
 
+@dataclass(frozen=True)
+class PageToRead:
+    """A decoded page as it is read (:meth:`OcrService.load_pages`): its pixels made square, its scan's noise taken
+    out; and the size of the page as sent, in whose pixels regions are given and what is read is answered."""
+
+    image: PageImage
+    sent_width: int
+    sent_height: int
+
+    @classmethod
+    def as_sent(cls, image: PageImage) -> PageToRead:
+        """A page that is read as it was sent."""
+        height, width = _size_of(image)
+        return cls(image, width, height)
+
+    @property
+    def nbytes(self) -> int:
+        """What the page's pixels take in memory."""
+        if isinstance(self.image, np.ndarray):
+            return self.image.nbytes
+        return len(self.image.getbands()) * self.image.width * self.image.height
+
+
 @dataclass
 class PreparedJob:
     engine: str
@@ -106,10 +129,12 @@ class OcrService:
             pages=pages,
         )
 
-    def load_pages(self, data: bytes, pages: list[int] | None = None) -> list[Image.Image]:
-        """The file's pages decoded, each with its scan's noise taken out (scan_noise.py): the pages as they are read,
-        whole or a region at a time. Noise is told on a whole page; a region cut close holds too few specks."""
-        return [without_noise(page) for page in self.decode(data, pages)]
+    def load_pages(self, data: bytes, pages: list[int] | None = None) -> list[PageToRead]:
+        """The file's pages decoded and made ready to read, whole or a region at a time: their pixels made square
+        where the file says they are not (imaging.with_square_pixels: a fax), their scan's noise taken out
+        (scan_noise.py: told on a whole page, as a region cut close holds too few specks)."""
+        return [PageToRead(without_noise(with_square_pixels(page, self.settings.max_image_pixels)), page.width,
+                           page.height) for page in self.decode(data, pages)]
 
     # ---- reading -----------------------------------------------------------------------------
     def prepare(self, options: OcrOptions) -> PreparedJob:
@@ -148,23 +173,23 @@ class OcrService:
     def read_bytes(self, data: bytes, options: OcrOptions) -> OcrResult:
         return self._read_data(data, options, self.prepare(options))
 
-    def read_images(self, images: list[PageImage], options: OcrOptions) -> OcrResult:
-        """Pages as :meth:`load_pages` gives them (a caller that keeps pages between calls takes the noise out once)."""
-        return self._read(images, options, self.prepare(options))
+    def read_pages(self, pages: list[PageToRead], options: OcrOptions) -> OcrResult:
+        """Pages as :meth:`load_pages` gives them: a caller that keeps pages between calls prepares them once."""
+        return self._read(pages, options, self.prepare(options))
 
     def _read_data(self, data: bytes, options: OcrOptions, job: PreparedJob) -> OcrResult:
         started = time.perf_counter()
-        images = self.load_pages(data, options.pages)
+        pages = self.load_pages(data, options.pages)
         job.timing_ms["decode"] = (time.perf_counter() - started) * 1000
-        return self._read(images, options, job)
+        return self._read(pages, options, job)
 
-    def _read(self, images: Sequence[PageImage], options: OcrOptions, job: PreparedJob) -> OcrResult:
+    def _read(self, pages_to_read: Sequence[PageToRead], options: OcrOptions, job: PreparedJob) -> OcrResult:
         started = time.perf_counter()
         with self.pool.lease(job.engine) as engine:
             job.timing_ms["queue"] = (time.perf_counter() - started) * 1000
             ocr_started = time.perf_counter()
             pages = [
-                self._read_page(engine, image, index, options, job.languages) for index, image in enumerate(images)
+                self._read_page(engine, page, index, options, job.languages) for index, page in enumerate(pages_to_read)
             ]
             job.timing_ms["ocr"] = (time.perf_counter() - ocr_started) * 1000
         if options.regions is None:
@@ -180,19 +205,23 @@ class OcrService:
         )
 
     def _read_page(
-        self, engine: Engine, image: PageImage, index: int, options: OcrOptions, languages: list[str]
+        self, engine: Engine, page: PageToRead, index: int, options: OcrOptions, languages: list[str]
     ) -> Page:
-        height, width = (image.shape[0], image.shape[1]) if isinstance(image, np.ndarray) else (image.height, image.width)
+        """The page read, what is read on it in the pixels of the page as sent."""
+        image = page.image
+        height, width = _size_of(image)
+        across, down = width / page.sent_width, height / page.sent_height  # from the page as sent to as read
         try:
             if options.regions is None:
-                page = image if isinstance(image, Image.Image) else Image.fromarray(image)
+                whole = image if isinstance(image, Image.Image) else Image.fromarray(image)
                 # words only when the answer shows them: working them out is up to a twentieth of a ppocr page
                 read = engine.read_page if options.level == "word" else engine.read_page_lines
-                blocks = read(page, languages)
-                blocks = without_show_through(blocks, page, partial(engine.read_region, languages=languages))
+                blocks = read(whole, languages)
+                blocks = without_show_through(blocks, whole, partial(engine.read_region, languages=languages))
             else:
                 array = image if isinstance(image, np.ndarray) else np.asarray(image)
-                blocks = [read_region(engine, array, region, languages) for region in options.regions]
+                blocks = [read_region(engine, array, scaled(region, across, down), languages)
+                          for region in options.regions]
         except OcrServerError:
             raise
         except Exception as exc:
@@ -201,7 +230,16 @@ class OcrService:
                 f"Engine '{engine.name}' failed on this image ({type(exc).__name__}: {exc}). "
                 "Try another engine; other images are unaffected."
             ) from exc
-        return Page(width=width, height=height, blocks=blocks, index=index)
+        if (width, height) != (page.sent_width, page.sent_height):
+            back = partial(scaled, across=1 / across, down=1 / down)
+            blocks = [Block(lines=lines_with_polygons_mapped(block.lines, back),
+                            polygon=back(block.polygon) if block.polygon is not None else None) for block in blocks]
+        return Page(width=page.sent_width, height=page.sent_height, blocks=blocks, index=index)
+
+
+def _size_of(image: PageImage) -> tuple[int, int]:
+    """A page's height and width in pixels."""
+    return (image.shape[0], image.shape[1]) if isinstance(image, np.ndarray) else (image.height, image.width)
 
 
 # A region at least this many times as tall as wide, read unsurely, may hold a line set sideways.

@@ -20,14 +20,15 @@ from ocrserver.labelstudio.annotations import drawn_polygon, is_geometry
 from ocrserver.labelstudio.config import POLYGON_TAGS, Control, OcrLabelConfig
 from ocrserver.labelstudio.files import LabelStudioFiles
 from ocrserver.result import Polygon, bbox_of, slant_of
-from ocrserver.service import OcrOptions, OcrService
+from ocrserver.service import OcrOptions, OcrService, PageToRead
 from ocrserver.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 class PageCache:
-    """Decoded task images, most recently used last, so interactive calls on one task skip download and decode.
+    """Task pages as they are read, most recently used last, so interactive calls on one task skip download, decode
+    and preparing the page.
 
     At most ``capacity`` pages and ``max_bytes`` of them together: phone photos decode to 36 MB (12 MP) or more
     each. The page put last is kept even when it alone is larger, as the next call is most likely on it."""
@@ -35,24 +36,24 @@ class PageCache:
     def __init__(self, capacity: int, max_bytes: int) -> None:
         self.capacity = max(0, capacity)
         self.max_bytes = max(0, max_bytes)
-        self._items: OrderedDict[tuple[Any, str], np.ndarray] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, str], PageToRead] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, str]) -> np.ndarray | None:
+    def get(self, key: tuple[Any, str]) -> PageToRead | None:
         with self._lock:
-            image = self._items.get(key)
-            if image is not None:
+            page = self._items.get(key)
+            if page is not None:
                 self._items.move_to_end(key)
-            return image
+            return page
 
-    def put(self, key: tuple[Any, str], image: np.ndarray) -> None:
+    def put(self, key: tuple[Any, str], page: PageToRead) -> None:
         if self.capacity == 0:
             return
         with self._lock:
             replaced = self._items.pop(key, None)
-            self._bytes += image.nbytes - (replaced.nbytes if replaced is not None else 0)
-            self._items[key] = image
+            self._bytes += page.nbytes - (replaced.nbytes if replaced is not None else 0)
+            self._items[key] = page
             while len(self._items) > 1 and (len(self._items) > self.capacity or self._bytes > self.max_bytes):
                 _, evicted = self._items.popitem(last=False)
                 self._bytes -= evicted.nbytes
@@ -122,9 +123,9 @@ class LabelStudioBackend:
             log.exception("task %s: unexpected failure", task_id)
         return self.empty_prediction()
 
-    def load_page(self, task: dict[str, Any], config: OcrLabelConfig) -> np.ndarray:
-        """The task's image as a read-only RGB array, its scan's noise taken out, from the cache when this task was seen
-        recently (so interactive calls on a speckled page pay for wiping it once)."""
+    def load_page(self, task: dict[str, Any], config: OcrLabelConfig) -> PageToRead:
+        """The task's image as it is read (``OcrService.load_pages``), a read-only RGB array, from the cache when this
+        task was seen recently (so interactive calls on a speckled page pay for wiping it once)."""
         data = task.get("data")
         if not isinstance(data, dict) or config.data_key not in data:
             raise InvalidRequest(
@@ -137,18 +138,19 @@ class LabelStudioBackend:
         key = (task.get("id"), url)
         page = self.pages.get(key)
         if page is None:
-            decoded = self.service.load_pages(self.files.fetch(url, task.get("id")), pages=[0])[0]  # a PDF's or a TIFF's first page
-            page = np.asarray(decoded)
-            page.flags.writeable = False
+            loaded = self.service.load_pages(self.files.fetch(url, task.get("id")), pages=[0])[0]  # a PDF's or a TIFF's first page
+            pixels = np.asarray(loaded.image)
+            pixels.flags.writeable = False
+            page = PageToRead(pixels, loaded.sent_width, loaded.sent_height)
             self.pages.put(key, page)
         return page
 
     def _pre_annotate(self, task: dict[str, Any], config: OcrLabelConfig) -> dict[str, Any]:
-        page_image = self.load_page(task, config)
+        task_page = self.load_page(task, config)
         geometry = config.geometry_control("polygon" if self.settings.ls_geometry == "polygon" else "rectangle")
         granularity = self.settings.ls_granularity
         # words are worked out only for word regions (for ppocr, up to a twentieth of a page's time)
-        result = self.service.read_images([page_image], OcrOptions(level="word" if granularity == "word" else "line"))
+        result = self.service.read_pages([task_page], OcrOptions(level="word" if granularity == "word" else "line"))
         page = result.pages[0]
         if granularity == "block":
             units = [(b.polygon or [], b.text, b.confidence) for b in page.blocks]
@@ -176,14 +178,14 @@ class LabelStudioBackend:
             return self.empty_prediction()
         if config.textarea is None:
             raise InvalidRequest("The labeling config has no <TextArea> for the image, so there is nowhere to put the text.")
-        page_image = self.load_page(task, config)
-        page_height, page_width = page_image.shape[:2]
+        task_page = self.load_page(task, config)
+        page_width, page_height = task_page.sent_width, task_page.sent_height
         width = _positive(drawn.get("original_width")) or page_width
         height = _positive(drawn.get("original_height")) or page_height
         polygon = drawn_polygon(drawn, width, height)
         scale_x, scale_y = page_width / width, page_height / height
         polygon = [(x * scale_x, y * scale_y) for x, y in polygon]
-        result = self.service.read_images([page_image], OcrOptions(level="line", regions=[polygon]))
+        result = self.service.read_pages([task_page], OcrOptions(level="line", regions=[polygon]))
         block = result.pages[0].blocks[0]
         text, score = block.text, round(block.confidence, 4) if block.lines else 0.0
         region: dict[str, Any] = {key: drawn[key] for key in ("id", "from_name", "to_name", "type") if key in drawn}
