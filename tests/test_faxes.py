@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from ocrserver.imaging import with_square_pixels
+from ocrserver.imaging import decode_pages, with_square_pixels
 from tests.conftest import SHARED
 from tests.helpers import cer, encode, iou, render_lines
 
@@ -60,6 +60,19 @@ def test_a_box_drawn_on_a_fax_in_its_own_pixels_reads_its_line(client: TestClien
     for truth, region, block in zip(LINES, regions, blocks, strict=True):
         assert cer(block["text"], truth) <= 0.05, [block["text"] for block in blocks]
         assert block["bbox"] == pytest.approx(region, abs=0.1)  # the region as drawn (answers to 0.1 px)
+
+
+def test_a_fax_stored_turned_a_quarter_with_an_orientation_tag_is_stretched_along_its_rows_as_shown(
+        client: TestClient) -> None:
+    """Stored turned a quarter anticlockwise with a tag that turns it back (a scanner that feeds pages sideways), its
+    resolution is the stored image's: 98 dpi across, 204 down."""
+    faxed, _ = _faxed()
+    stored = faxed.transpose(Image.Transpose.ROTATE_90)
+    data = encode(stored, "TIFF", compression="group4", dpi=(STANDARD[1], STANDARD[0]), tiffinfo={274: 6})
+    page = decode_pages(data, 10**8)[0]
+    assert page.size == faxed.size and page.info["dpi"] == STANDARD  # shown as faxed, its resolution too
+    response = client.post("/v1/ocr", files={"file": ("fax.tif", data)}, data={"engine": "ppocr", "level": "line"})
+    assert [line["text"] for block in response.json()["pages"][0]["blocks"] for line in block["lines"]] == LINES
 
 
 def test_label_studio_gets_a_faxs_lines_on_the_fax_and_reads_a_box_drawn_on_it(

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from ocrserver.errors import ImageTooLarge, InvalidImage
 
@@ -18,6 +18,8 @@ PDF_MAGIC = b"%PDF-"
 # its pixels made square before it is read (``with_square_pixels``); up to MOST_UNEVEN, past which the file errs.
 UNEVEN_PIXELS = 1.25
 MOST_UNEVEN = 4.0
+# EXIF orientations that show an image turned a quarter, its width and height swapped
+QUARTER_TURNS = (5, 6, 7, 8)
 
 
 def is_pdf(data: bytes) -> bool:
@@ -81,8 +83,20 @@ def _decoded_frame(image: Image.Image, max_pixels: int) -> Image.Image:
     if width < 1 or height < 1:
         raise InvalidImage("The image has no pixels.")
     with _decoding_errors(max_pixels):
+        turned_a_quarter = _orientation(image) in QUARTER_TURNS  # read before loading: Pillow turns a TIFF as it loads
         image.load()
-        return to_rgb(image.copy() if getattr(image, "n_frames", 1) > 1 else image)  # the frame alone
+        page = to_rgb(image.copy() if getattr(image, "n_frames", 1) > 1 else image)  # the frame alone
+    if turned_a_quarter and "dpi" in page.info:  # the resolutions across and down are the stored image's: swapped
+        page.info["dpi"] = tuple(reversed(page.info["dpi"]))
+    return page
+
+
+def _orientation(image: Image.Image) -> int | None:
+    """The EXIF (or TIFF) orientation of an opened image, None where it has none or its EXIF is broken."""
+    try:
+        return image.getexif().get(ExifTags.Base.Orientation)
+    except Exception:  # a broken EXIF block must not spoil an otherwise fine image
+        return None
 
 
 @contextmanager
