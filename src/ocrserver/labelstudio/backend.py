@@ -11,11 +11,13 @@ import math
 import secrets
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ocrserver.errors import InvalidRequest, OcrServerError
+from ocrserver.geometry import scaled
 from ocrserver.labelstudio.annotations import drawn_polygon, is_geometry
 from ocrserver.labelstudio.config import POLYGON_TAGS, Control, OcrLabelConfig
 from ocrserver.labelstudio.files import LabelStudioFiles
@@ -141,7 +143,7 @@ class LabelStudioBackend:
             loaded = self.service.load_pages(self.files.fetch(url, task.get("id")), pages=[0])[0]  # a PDF's or a TIFF's first page
             pixels = np.asarray(loaded.image)
             pixels.flags.writeable = False
-            page = PageToRead(pixels, loaded.sent_width, loaded.sent_height)
+            page = replace(loaded, image=pixels)
             self.pages.put(key, page)
         return page
 
@@ -183,8 +185,7 @@ class LabelStudioBackend:
         width = _positive(drawn.get("original_width")) or page_width
         height = _positive(drawn.get("original_height")) or page_height
         polygon = drawn_polygon(drawn, width, height)
-        scale_x, scale_y = page_width / width, page_height / height
-        polygon = [(x * scale_x, y * scale_y) for x, y in polygon]
+        polygon = scaled(polygon, page_width / width, page_height / height)
         result = self.service.read_pages([task_page], OcrOptions(level="line", regions=[polygon]))
         block = result.pages[0].blocks[0]
         text, score = block.text, round(block.confidence, 4) if block.lines else 0.0
