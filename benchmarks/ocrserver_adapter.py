@@ -71,7 +71,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from ocrserver.deskew import turned
-from ocrserver.geometry import perspective_mapped, shifted, turned_back
+from ocrserver.geometry import perspective_mapped, scaled, shifted, turned_back
 from ocrserver.result import Polygon
 
 
@@ -176,9 +176,8 @@ class OcrServer:
             back.append(partial(shifted, dx=-left, dy=-top))
         if self.scale != 1:
             size = (max(1, int(sent.width * self.scale)), max(1, int(sent.height * self.scale)))
-            factors = (sent.width / size[0], sent.height / size[1])
+            back.append(partial(scaled, across=sent.width / size[0], down=sent.height / size[1]))
             sent = sent.resize(size, Image.Resampling.LANCZOS)
-            back.append(lambda polygon: [(x * factors[0], y * factors[1]) for x, y in polygon])
         if self.shadow:
             sent = under_a_shadow(sent, self.shadow)
         if self.blur:
@@ -195,8 +194,7 @@ class OcrServer:
             back.append(partial(shifted, dx=-left, dy=-top))
         if self.fax:
             faxed = faxed_in_standard_mode(sent)
-            factors = (sent.width / faxed.width, sent.height / faxed.height)
-            back.append(lambda polygon: [(x * factors[0], y * factors[1]) for x, y in polygon])
+            back.append(partial(scaled, across=sent.width / faxed.width, down=sent.height / faxed.height))
             faxed.save(encoded, format="TIFF", compression="group4", dpi=FAX_STANDARD_DPI)
         else:
             sent.save(encoded, format="JPEG" if self.frame is not None or self.dim else "PNG",
