@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import io
+import json
 import math
 import random
 import unicodedata
@@ -144,3 +146,19 @@ def render_prose(width: int, height: int, *, size: int = 16, seed: int = 0) -> R
 def server_timings(header: str) -> dict[str, float]:
     """A ``Server-Timing`` header's entries: ``app;dur=1.5, recv;dur=0.1`` -> {"app": 1.5, "recv": 0.1}"""
     return {name: float(duration) for name, _, duration in (entry.strip().partition(";dur=") for entry in header.split(","))}
+
+
+def box_drawn_in_label_studio(captured: Path, url: str, box: tuple[float, float, float, float],
+                              size: tuple[int, int]) -> tuple[dict, dict]:
+    """The interactive request a real Label Studio sent (``captured``, one of ../shared/reference/captures), for the
+    task image at ``url`` (``size``: its width and height), its last (drawn) region moved onto ``box`` (x0, y0, x1, y1
+    in the image's pixels): the request's body, and the drawn region in it."""
+    body = copy.deepcopy(json.loads(captured.read_text())["json"])
+    width, height = size
+    x0, y0, x1, y1 = box
+    drawn = body["params"]["context"]["result"][-1]
+    drawn.update(original_width=width, original_height=height)
+    drawn["value"].update(x=x0 / width * 100, y=y0 / height * 100, width=(x1 - x0) / width * 100,
+                          height=(y1 - y0) / height * 100)
+    body["tasks"][0]["data"] = {"ocr": url}
+    return body, drawn

@@ -3,7 +3,6 @@ with its pixels made square, and answered in its own pixels."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from PIL import Image
 
 from ocrserver.imaging import decode_pages, with_square_pixels
 from tests.conftest import SHARED
-from tests.helpers import cer, encode, iou, render_lines
+from tests.helpers import box_drawn_in_label_studio, cer, encode, iou, render_lines
 
 LINES = ["Referral for Maria Lopez", "Date of birth 04/11/1962", "Please call 555-0148 to book"]
 STANDARD = (204, 98)  # dots an inch across and down
@@ -95,13 +94,9 @@ def test_label_studio_gets_a_faxs_lines_on_the_fax_and_reads_a_box_drawn_on_it(
                 (value["y"] + value["height"]) * height / 100)
         assert iou(seen, (x0, y0, x1, y1)) >= 0.5, (seen, (x0, y0, x1, y1))
 
-    body = copy.deepcopy(json.loads((captured / "predict_interactive_ui_clean.json").read_text())["json"])
-    body["tasks"][0]["data"] = {"ocr": url}
     x0, y0, x1, y1 = boxes[1]
-    drawn = body["params"]["context"]["result"][-1]
-    drawn.update(original_width=width, original_height=height)
-    drawn["value"].update(x=(x0 - 10) / width * 100, y=(y0 - 5) / height * 100, width=(x1 - x0 + 20) / width * 100,
-                          height=(y1 - y0 + 10) / height * 100)
+    body, _ = box_drawn_in_label_studio(captured / "predict_interactive_ui_clean.json", url,
+                                        (x0 - 10, y0 - 5, x1 + 10, y1 + 5), faxed.size)
     items = client.post("/predict", json=body).json()["results"][0]["result"]
     assert next(item["value"]["text"] for item in items if item["type"] == "textarea") == [LINES[1]]
 

@@ -21,7 +21,7 @@ from ocrserver.labelstudio.backend import PageCache
 from ocrserver.service import PageToRead
 from ocrserver.settings import load_settings
 from tests.conftest import REPO, SHARED
-from tests.helpers import encode, render_lines, render_rotated_line, server_timings
+from tests.helpers import box_drawn_in_label_studio, encode, render_lines, render_rotated_line, server_timings
 
 CAPTURES = SHARED / "reference" / "captures"
 LINES = ["Invoice 4711 paid in full", "Total amount 42.50 EUR"]
@@ -110,15 +110,9 @@ def test_polygons_when_asked_and_the_config_has_a_polygon_tool(page) -> None:
 
 def _drawn_around_line(capture_name: str, page: dict, line: int, pad: int) -> tuple[dict, dict]:
     """A captured interactive request whose last (drawn) region is moved onto one rendered line."""
-    body = copy.deepcopy(capture(capture_name)["json"])
-    width, height = page["size"]
     x0, y0, x1, y1 = page["boxes"][line]
-    drawn = body["params"]["context"]["result"][-1]
-    drawn.update(original_width=width, original_height=height)
-    drawn["value"].update(x=(x0 - pad) / width * 100, y=(y0 - pad) / height * 100,
-                          width=(x1 - x0 + 2 * pad) / width * 100, height=(y1 - y0 + 2 * pad) / height * 100)
-    body["tasks"][0]["data"] = {"ocr": page["url"]}
-    return body, drawn
+    return box_drawn_in_label_studio(CAPTURES / f"{capture_name}.json", page["url"],
+                                     (x0 - pad, y0 - pad, x1 + pad, y1 + pad), page["size"])
 
 
 def test_interactive_rectangle_returns_its_text_on_the_same_region(client: TestClient, page) -> None:

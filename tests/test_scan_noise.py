@@ -3,7 +3,6 @@ and white dithered into dots. Each reads as the page it shows; scans without suc
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from ocrserver.api.app import create_app
 from ocrserver.scan_noise import without_noise
 from ocrserver.settings import Settings
 from tests.conftest import SHARED
-from tests.helpers import Rendered, cer, encode, render_lines
+from tests.helpers import Rendered, box_drawn_in_label_studio, cer, encode, render_lines
 
 LINES = ["Invoice number 4471-B", "Delivered to the main office", "Total due: 128.40 EUR", "Payment within 30 days"]
 ENGINES = pytest.mark.parametrize("engine", ["ppocr", "ppocr-tiny", "tesseract"])
@@ -113,17 +112,11 @@ def test_a_box_drawn_in_label_studio_on_a_speckled_page_reads_as_printed(
     base_url, root = image_server
     page = _page(size=18)
     (root / "speckled_task.png").write_bytes(encode(_with_salt_and_pepper(page.image, 0.03)))
-    captured = json.loads((SHARED / "reference" / "captures" / "predict_interactive_ui_clean.json").read_text())["json"]
-    width, height = page.image.size
+    captured = SHARED / "reference" / "captures" / "predict_interactive_ui_clean.json"
     read = []
     for box in page.boxes:
-        body = copy.deepcopy(captured)
-        body["tasks"][0]["data"] = {"ocr": f"{base_url}/speckled_task.png"}
         x0, y0, x1, y1 = _boxed(box, pad=8)
-        drawn = body["params"]["context"]["result"][-1]
-        drawn.update(original_width=width, original_height=height)
-        drawn["value"].update(x=x0 / width * 100, y=y0 / height * 100, width=(x1 - x0) / width * 100,
-                              height=(y1 - y0) / height * 100)
+        body, _ = box_drawn_in_label_studio(captured, f"{base_url}/speckled_task.png", (x0, y0, x1, y1), page.image.size)
         items = labelling_with_tesseract.post("/predict", json=body).json()["results"][0]["result"]
         read.append(next(item["value"]["text"][0] for item in items if item["type"] == "textarea"))
     for truth, text in zip(LINES, read, strict=True):
