@@ -238,10 +238,26 @@ def main() -> None:
                         help="box task: then run interactive.py on this many regions per engine (0: skip)")
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
+    tasks = args.task.split(",")
     changes_whole_pages = args.blur or args.defocus or args.shadow or args.show_through or args.speckle or args.dither
-    if "box" in args.task.split(",") and changes_whole_pages and not args.on_page:
+    if "box" in tasks and changes_whole_pages and not args.on_page:
         parser.error("--blur, --defocus, --shadow, --show-through, --speckle and --dither change whole pages: with the "
                      "box task, add --on-page to draw the boxes on them (or use --task page)")
+    page_only = [option for option, given in {
+        "--turn": args.turn, "--frame": args.frame, "--scale": args.scale != 1, "--tilt": args.tilt, "--cut": args.cut,
+        "--dim": args.dim, "--fax": args.fax, "--stack": args.stack, "--as-text": args.as_text}.items() if given]
+    box_only = [option for option, given in {"--loose": args.loose, "--wide": args.wide, "--on-page": args.on_page}.items()
+                if given]
+    if page_only and "page" not in tasks:
+        parser.error(f"the box task sends no whole page, so {', '.join(page_only)} would change nothing: add --task page")
+    if box_only and "box" not in tasks:
+        parser.error(f"the page task sends no box, so {', '.join(box_only)} would change nothing: add --task box")
+    drawn_elsewhere = [option for option in page_only + box_only + (["--skew"] if args.skew else [])
+                       if option not in ("--as-text", "--on-page")]
+    if args.on_page and drawn_elsewhere:
+        parser.error(f"--on-page draws each box where its line lies on the page as scanned; with {', '.join(drawn_elsewhere)} "
+                     "the box is cut out or its line lies elsewhere on the image sent: leave out --on-page, or change "
+                     "the page with --blur, --defocus, --shadow, --show-through, --speckle or --dither")
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     precisions = args.precision.split(",") if args.precision else [""]
@@ -294,7 +310,7 @@ def main() -> None:
     for cells in rows:
         print("| " + " | ".join(cells) + " |")
     boxes_as_scanned = not (args.skew or args.loose or args.wide or args.on_page)
-    if args.interactive_boxes and "box" in args.task.split(",") and boxes_as_scanned:
+    if args.interactive_boxes and "box" in tasks and boxes_as_scanned:
         # the Label Studio hot path, the raw engine call and pytesseract per call, on the same regions (level
         # ones: interactive.py draws the boxes on the pages as scanned, so it does not follow --skew)
         for engine in args.engines.split(","):

@@ -87,11 +87,21 @@ def test_boxes_drawn_on_whole_pages_sent_out_of_focus_are_scored_on_their_text(t
     assert summary["box"]["n"] == 4 and summary["box"]["cer_ci"] < 0.3
 
 
-def test_boxes_are_not_cut_from_blurred_pages_unasked() -> None:
+@pytest.mark.parametrize(("options", "told"), [
     # the scorer cuts each box from the page as scanned: --blur with the box task would measure the scan
-    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "dev_set.py"), "--task", "box", "--blur", "5"],
+    (["--task", "box", "--blur", "5"], "add --on-page"),
+    # the box task sends no page: a table titled "faxed" or "scaled 0.35" would hold boxes cut from the scan
+    (["--task", "box", "--fax"], "so --fax would change nothing: add --task page"),
+    (["--task", "box", "--scale", "0.35", "--dim"], "so --scale, --dim would change nothing: add --task page"),
+    (["--task", "page", "--loose", "0.5"], "so --loose would change nothing: add --task box"),
+    # a box drawn where its line lies on the scan would miss it on a faxed (stretched) or askew page
+    (["--task", "box,page", "--on-page", "--fax"], "with --fax the box is cut out or its line lies elsewhere"),
+    (["--task", "box", "--on-page", "--skew", "3"], "with --skew the box is cut out or its line lies elsewhere"),
+])
+def test_options_that_would_change_nothing_or_miss_the_boxes_are_refused(options: list[str], told: str) -> None:
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "dev_set.py"), *options],
                           capture_output=True, text=True, timeout=60, cwd=REPO)
-    assert done.returncode == 2 and "add --on-page" in done.stderr
+    assert done.returncode == 2 and told in done.stderr
 
 
 @pytest.mark.timeout(600)
