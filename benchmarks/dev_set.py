@@ -25,6 +25,8 @@ on the same regions). Full JSON summaries go to --out-dir.
     python benchmarks/dev_set.py --task page --scale 0.35               # pages in small images
     python benchmarks/dev_set.py --task page --show-through 0.25        # pages printed on both sides
     python benchmarks/dev_set.py --task page --fax                      # pages faxed in standard mode (204 x 98 dpi)
+    python benchmarks/dev_set.py --task page --stamp                    # pages with a red stamp across their print
+    python benchmarks/dev_set.py --task page --highlight pink           # every other line marked with a highlighter
     python benchmarks/dev_set.py --task box --skew 4                    # boxes drawn upright on them
     python benchmarks/dev_set.py --task box --on-page --blur 5          # boxes drawn on whole pages blurred so
 """
@@ -104,7 +106,8 @@ def score(url: str, engine: str, args: argparse.Namespace, concurrency: int, out
         "--adapter-arg", f"shadow={args.shadow}", "--adapter-arg", f"blur={args.blur}",
         "--adapter-arg", f"defocus={args.defocus}", "--adapter-arg", f"through={args.show_through}",
         "--adapter-arg", f"speckle={args.speckle}", "--adapter-arg", f"dither={args.dither}",
-        "--adapter-arg", f"fax={int(args.fax)}",
+        "--adapter-arg", f"fax={int(args.fax)}", "--adapter-arg", f"stamp={int(args.stamp)}",
+        "--adapter-arg", f"highlight={args.highlight}",
         "--adapter-arg", f"skew={args.skew}", "--adapter-arg", f"tilt={args.tilt}", "--adapter-arg", f"cut={args.cut}",
         "--adapter-arg", f"loose={args.loose}", "--adapter-arg", f"wide={args.wide}",
         "--adapter-arg", f"stack={args.stack}", "--adapter-arg", f"data={args.data}",
@@ -225,6 +228,13 @@ def main() -> None:
                         help="page task: send each page as a fax machine in standard mode sends it, a black and white "
                              "TIFF 1728 px wide with half as many rows an inch as columns (204 x 98 dpi), its lines "
                              "scaled back")
+    parser.add_argument("--stamp", action="store_true",
+                        help="page task: send each page with a red stamp (PAID and a date, in a frame) across its "
+                             "middle, its ink over the print; box task with --on-page: each box drawn on its page "
+                             "stamped so")
+    parser.add_argument("--highlight", default="", choices=["", "yellow", "pink", "green", "blue"],
+                        help="page task: send each page with every other labelled line marked with a highlighter of "
+                             "this colour; box task with --on-page: each box drawn on its page marked so")
     parser.add_argument("--on-page", action="store_true",
                         help="box task: send each region as a box drawn on its whole page, as Label Studio's "
                              "interactive call does, not cut out of it")
@@ -239,10 +249,11 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     tasks = args.task.split(",")
-    changes_whole_pages = args.blur or args.defocus or args.shadow or args.show_through or args.speckle or args.dither
+    changes_whole_pages = (args.blur or args.defocus or args.shadow or args.show_through or args.speckle or args.dither
+                           or args.stamp or args.highlight)
     if "box" in tasks and changes_whole_pages and not args.on_page:
-        parser.error("--blur, --defocus, --shadow, --show-through, --speckle and --dither change whole pages: with the "
-                     "box task, add --on-page to draw the boxes on them (or use --task page)")
+        parser.error("--blur, --defocus, --shadow, --show-through, --speckle, --dither, --stamp and --highlight change "
+                     "whole pages: with the box task, add --on-page to draw the boxes on them (or use --task page)")
     page_only = [option for option, given in {
         "--turn": args.turn, "--frame": args.frame, "--scale": args.scale != 1, "--tilt": args.tilt, "--cut": args.cut,
         "--dim": args.dim, "--fax": args.fax, "--stack": args.stack, "--as-text": args.as_text}.items() if given]
@@ -257,7 +268,7 @@ def main() -> None:
     if args.on_page and drawn_elsewhere:
         parser.error(f"--on-page draws each box where its line lies on the page as scanned; with {', '.join(drawn_elsewhere)} "
                      "the box is cut out or its line lies elsewhere on the image sent: leave out --on-page, or change "
-                     "the page with --blur, --defocus, --shadow, --show-through, --speckle or --dither")
+                     "the page with --blur, --defocus, --shadow, --show-through, --speckle, --dither, --stamp or --highlight")
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     precisions = args.precision.split(",") if args.precision else [""]
@@ -279,6 +290,7 @@ def main() -> None:
                     f"_through{args.show_through:g}" if args.show_through else "") + (
                     f"_speckle{args.speckle:g}" if args.speckle else "") + (
                     f"_dither{args.dither:g}" if args.dither else "") + ("_fax" if args.fax else "") + (
+                    "_stamp" if args.stamp else "") + (f"_highlight{args.highlight}" if args.highlight else "") + (
                     "_onpage" if args.on_page else "")
                 summaries = [
                     score(server.url, engine, args, c, args.out_dir / f"dev_{engine}_{precision or 'default'}_c{c}{sent}.json")
@@ -302,6 +314,8 @@ def main() -> None:
           f"{f' speckled, {args.speckle:g} of the pixels' if args.speckle else ''}"
           f"{f' dithered to black and white, the print {args.dither:g} as dark' if args.dither else ''}"
           f"{' faxed in standard mode (204 x 98 dpi)' if args.fax else ''}"
+          f"{' with a stamp across the print' if args.stamp else ''}"
+          f"{f' every other line highlighted {args.highlight}' if args.highlight else ''}"
           f"{'; boxes drawn on their whole pages' if args.on_page else ''}"
           f"{'; page CER of the text as returned, in its reading order' if args.as_text else ''}\n")
     columns = header(concurrencies)

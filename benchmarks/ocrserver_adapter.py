@@ -29,6 +29,10 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              pepper);
              with dither=0.5: the page is sent in black and white, its print faded to that share of its darkness and
              its greys dithered into dots;
+             with stamp=1: the page is sent with a red stamp (PAID and a date, in a frame) across its middle, turned
+             20 degrees, its ink over the print as a real stamp's is;
+             with highlight=pink (yellow, green, blue): the page is sent with every other labelled line marked with a
+             highlighter of that colour, as a reader marks a page;
              with fax=1: the page is sent as a fax machine in standard mode sends it: 1728 px wide (204 dpi across a
              letter page), half as many rows an inch (98 dpi), in black and white, a CCITT group 4 TIFF saying so;
              the lines' polygons are scaled back;
@@ -41,7 +45,7 @@ page task -> POST /v1/ocr with the whole image; every detected line becomes one 
              scorer's page CER compares that order with the truth's rows (detection is then not scored))
 box task with the scorer's --box-mode full (dev_set.py --on-page): each region sent as a box drawn on its whole page,
              as Label Studio's interactive call sends it; with shadow=, blur=, defocus=, through=, speckle= or dither=, on
-             the page sent so
+             the page sent so; and with stamp= or highlight=
 box task with skew=DEGREES: each region is cut from its page sent askew as an annotator draws a box on it,
              upright around the labelled region's turned outline (padded by a tenth of the region's height, as the
              scorer pads its crops), so it takes in the corners of the neighbouring lines; made before the first
@@ -68,7 +72,7 @@ from typing import NamedTuple
 import cv2
 import httpx
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from ocrserver.deskew import turned
 from ocrserver.geometry import perspective_mapped, scaled, shifted, turned_back
@@ -90,6 +94,7 @@ class OcrServer:
         frame: str = "0", skew: str = "0", loose: str = "0", stack: str = "0", data: str = "", text: str = "0",
         scale: str = "1", dim: str = "0", wide: str = "0", tilt: str = "0", cut: str = "0", shadow: str = "0",
         blur: str = "0", defocus: str = "0", through: str = "0", speckle: str = "0", dither: str = "0", fax: str = "0",
+        stamp: str = "0", highlight: str = "",
     ) -> None:
         self.name = (f"ocrserver[{engine}]" + (f" turned {turn}" if int(turn) else "") + (f" {skew} degrees askew" if float(skew) else "")
                      + (f" photographed tilted {tilt}" if float(tilt) else "")
@@ -104,7 +109,9 @@ class OcrServer:
                      + (f" the next page showing through {through} dark" if float(through) else "")
                      + (f" speckled, {float(speckle):g} of the pixels" if float(speckle) else "")
                      + (f" dithered to black and white, the print {float(dither):g} as dark" if float(dither) else "")
-                     + (" faxed in standard mode (204 x 98 dpi)" if int(fax) else ""))
+                     + (" faxed in standard mode (204 x 98 dpi)" if int(fax) else "")
+                     + (" with a stamp across the print" if int(stamp) else "")
+                     + (f" every other line highlighted {highlight}" if highlight else ""))
         self.engine = engine
         self.turn = int(turn)
         self.skew = float(skew)
@@ -122,6 +129,10 @@ class OcrServer:
         self.speckle = float(speckle)
         self.dither = float(dither)
         self.fax = bool(int(fax))
+        self.stamp = bool(int(stamp))
+        if highlight and highlight not in HIGHLIGHTERS:
+            raise ValueError(f"highlight= takes one of {', '.join(HIGHLIGHTERS)}")
+        self.highlight = highlight
         self.text = bool(int(text))
         if self.text and self.stack:
             raise ValueError("text=1 scores the whole text of the image sent; with stack= it holds the neighbours' too")
@@ -129,29 +140,36 @@ class OcrServer:
         self._boxes_sent: dict[tuple[str, int], bytes] = {}  # (page id, region index) -> crop sent instead
         pages_changed = bool(self.turn or self.skew or self.tilt or self.cut or self.frame is not None or self.stack or self.scale != 1 or self.dim
                              or self.shadow or self.blur or self.defocus or self.through or self.speckle or self.dither
-                             or self.fax)
+                             or self.fax or self.stamp or self.highlight)
         if pages_changed or float(loose) or float(wide):
             if not data:
                 raise ValueError("turn=, skew=, tilt=, cut=, frame=, stack=, scale=, dim=, shadow=, blur=, defocus=, through=, speckle=, "
-                                 "dither=, fax=, loose= and wide= need data=DIR, the dev set "
+                                 "dither=, fax=, stamp=, highlight=, loose= and wide= need data=DIR, the dev set "
                                  "whose pages are sent changed")
             paths = sorted((Path(data) / "images").iterdir())
+            all_labels = [json.loads(labels.read_text()) for labels in sorted((Path(data) / "labels").glob("*.json"))]
+            regions = {labels["image"]: labels["regions"] for labels in all_labels}
             for path in paths if pages_changed else ():
                 original = path.read_bytes()
                 back = _neighbours(path, paths, 2)[1][0] if self.through else None  # the next page of its source
-                self._sent[hashlib.sha1(original).hexdigest()] = self._changed(original, _neighbours(path, paths, self.stack), back)
-            for labels in sorted((Path(data) / "labels").glob("*.json")):
+                self._sent[hashlib.sha1(original).hexdigest()] = self._changed(
+                    original, _neighbours(path, paths, self.stack), back, regions.get(path.name, []))
+            for labels in all_labels:
                 if self.skew:
-                    self._boxes_sent.update(self._boxes_drawn_askew(json.loads(labels.read_text()), Path(data)))
+                    self._boxes_sent.update(self._boxes_drawn_askew(labels, Path(data)))
                 elif float(loose) or float(wide):
-                    self._boxes_sent.update(_boxes_drawn_loosely(json.loads(labels.read_text()), Path(data), float(loose),
-                                                                 float(wide)))
+                    self._boxes_sent.update(_boxes_drawn_loosely(labels, Path(data), float(loose), float(wide)))
         self._client = httpx.Client(base_url=url.rstrip("/"), timeout=float(timeout))
 
-    def _changed(self, image: bytes, neighbours: tuple[list[Path], list[Path]], back_page: Path | None) -> _Sent:
+    def _changed(self, image: bytes, neighbours: tuple[list[Path], list[Path]], back_page: Path | None,
+                 regions: list[dict]) -> _Sent:
         page = Image.open(io.BytesIO(image)).convert("RGB")
         if back_page is not None:
             page = printed_on_both_sides(page, Image.open(back_page).convert("RGB"), self.through)
+        if self.highlight:
+            page = highlighted(page, regions, HIGHLIGHTERS[self.highlight])
+        if self.stamp:
+            page = stamped(page)
         back: list[Callable[[Polygon], Polygon]] = []  # from the image sent to the page, last step first
         sent = page
         if self.stack:
@@ -333,6 +351,46 @@ def dithered(page: Image.Image, darkness: float) -> Image.Image:
     grey = np.asarray(page.convert("L"), dtype=np.float32)
     faded = Image.fromarray((255 - (255 - grey) * darkness).clip(0, 255).astype(np.uint8))
     return faded.convert("1").convert("RGB")
+
+
+# highlighters' colours, as the share of each of red, green and blue their ink lets through, of 255
+HIGHLIGHTERS = {"yellow": (255, 240, 80), "pink": (255, 120, 190), "green": (120, 250, 110), "blue": (90, 200, 255)}
+STAMP_INK = (210, 40, 40)  # red
+
+
+def highlighted(page: Image.Image, regions: list[dict], colour: tuple[int, int, int]) -> Image.Image:
+    """The page with every other one of its labelled ``regions`` (from the top) marked with a highlighter of ``colour``:
+    a band over the region's box, reaching a sixth of its height above and below it and a fifth past its ends, its
+    ink taking the light it does not let through away from the paper and the print alike."""
+    pixels = np.asarray(page.convert("RGB"), dtype=np.float32)
+    marked = np.zeros(pixels.shape[:2], dtype=bool)
+    boxes = [np.asarray(region.get("points") or region["bbox"], dtype=np.float64).reshape(-1, 2) for region in regions]
+    for points in sorted(boxes, key=lambda points: points[:, 1].min())[::2]:
+        (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+        height = y1 - y0
+        marked[max(0, int(y0 - height / 6)):int(y1 + height / 6), max(0, int(x0 - height / 5)):int(x1 + height / 5)] = True
+    pixels[marked] *= np.asarray(colour, dtype=np.float32) / 255
+    return Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
+
+
+def stamped(page: Image.Image) -> Image.Image:
+    """The page with a red rubber stamp across its middle, turned 20 degrees: PAID and a date in bold capitals a
+    twelfth of the page's width high, in a frame, its ink (STAMP_INK) laid 0.85 thick over paper and print alike, so
+    the print stays dark where the two cross."""
+    width, height = page.size
+    size = max(20, width // 12)
+    face = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", size)
+    ink = Image.new("L", page.size, 0)
+    draw = ImageDraw.Draw(ink)
+    text = "PAID 12.05.2024"
+    x, y = (width - draw.textlength(text, font=face)) / 2, height * 0.45
+    draw.rectangle([x - size * 0.4, y - size * 0.3, x + draw.textlength(text, font=face) + size * 0.4, y + size * 1.4],
+                   outline=255, width=max(3, size // 8))
+    draw.text((x, y), text, font=face, fill=255)
+    thickness = np.asarray(ink.rotate(20, resample=Image.Resampling.BICUBIC), dtype=np.float32)[:, :, None] / 255 * 0.85
+    pixels = np.asarray(page.convert("RGB"), dtype=np.float32)
+    inked = np.minimum(pixels, np.asarray(STAMP_INK, dtype=np.float32))
+    return Image.fromarray((pixels * (1 - thickness) + inked * thickness).clip(0, 255).astype(np.uint8))
 
 
 # a fax machine's standard mode: dots an inch across and down; its line 1728 dots long (a letter page's width)

@@ -18,12 +18,16 @@ import pytest
 from PIL import Image
 
 from benchmarks.ocrserver_adapter import (
+    HIGHLIGHTERS,
+    STAMP_INK,
     dithered,
     faxed_in_standard_mode,
+    highlighted,
     moved_while_taken,
     out_of_focus,
     printed_on_both_sides,
     speckled,
+    stamped,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,6 +165,8 @@ def test_a_labelled_set_of_ones_own_is_scored_through_every_script(tmp_path: Pat
     (("--speckle", "0.02"), "speckled, 0.02 of the pixels", "_speckle0.02"),
     (("--dither", "1"), "dithered to black and white, the print 1 as dark", "_dither1"),
     (("--fax",), "faxed in standard mode (204 x 98 dpi)", "_fax"),
+    (("--stamp",), "with a stamp across the print", "_stamp"),
+    (("--highlight", "pink"), "every other line highlighted pink", "_highlightpink"),
 ])
 def test_pages_sent_small_in_dim_light_under_a_shadow_or_blurred_are_scored_on_the_labelled_page(
         tmp_path: Path, dev_data: Path, changed: tuple, said: str, saved_as: str) -> None:
@@ -230,3 +236,26 @@ def test_a_fax_in_standard_mode_is_a_letter_page_wide_with_half_as_many_rows_an_
     sent = np.asarray(faxed.convert("L"))
     assert set(np.unique(sent)) == {0, 255} and (sent[:, 900:] == 255).all()
     assert abs((sent[:, :800] == 0).sum(axis=0).mean() - 20 * 1728 / 850 * 98 / 204) <= 1  # the print's rows squashed
+
+
+def test_every_other_line_is_highlighted_its_print_as_dark_as_the_ink_lets_it_be() -> None:
+    page = np.full((100, 200, 3), 255, dtype=np.uint8)
+    page[10:30, 20:100] = 0  # three lines of black print, top to bottom
+    page[40:60, 20:100] = 0
+    page[70:90, 20:100] = 0
+    regions = [{"bbox": [20, 70, 100, 90]}, {"bbox": [20, 10, 100, 30]}, {"bbox": [20, 40, 100, 60]}]
+    marked = np.asarray(highlighted(Image.fromarray(page), regions, HIGHLIGHTERS["yellow"]))
+    assert tuple(marked[20, 102]) == HIGHLIGHTERS["yellow"]  # the paper just past the first line's end yellow
+    assert tuple(marked[50, 102]) == (255, 255, 255)  # the second left white
+    assert tuple(marked[80, 102]) == HIGHLIGHTERS["yellow"]  # the third yellow
+    assert (marked[20, 50] == 0).all()  # black print stays black under the ink
+
+
+def test_a_stamp_lays_red_ink_across_the_page_middle_and_leaves_the_print_dark_where_they_cross() -> None:
+    page = np.full((600, 800, 3), 255, dtype=np.uint8)
+    page[250:350, :] = 0  # a black band across the middle
+    sent = np.asarray(stamped(Image.fromarray(page))).astype(int)
+    red = (sent[:, :, 0] - sent[:, :, 1] > 100) & (np.abs(sent - np.asarray(STAMP_INK)).sum(axis=2) < 120)
+    rows = np.nonzero(red.any(axis=1))[0]
+    assert red.sum() > 5000 and rows.min() > 60 and rows.max() < 540  # a stamp within the page, across its middle
+    assert (sent[250:350].max(axis=2) == 0).all()  # the band as black as before
