@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ocrserver.coloured_ink import without_colour_over_print
 from ocrserver.engines.base import Engine
 from ocrserver.errors import EngineFailed, InvalidRequest, OcrServerError
 from ocrserver.geometry import parse_region, rectify, scaled, turned_back
@@ -74,8 +75,9 @@ class OcrOptions:
 
 @dataclass(frozen=True)
 class PageToRead:
-    """A decoded page as it is read (:meth:`OcrService.load_pages`): its pixels made square, its scan's noise taken
-    out; and the size of the page as sent, in whose pixels regions are given and what is read is answered."""
+    """A decoded page as it is read (:meth:`OcrService.load_pages`): its pixels made square, coloured ink over its
+    print and its scan's noise taken out; and the size of the page as sent, in whose pixels regions are given and
+    what is read is answered."""
 
     image: PageImage
     sent_width: int
@@ -131,10 +133,11 @@ class OcrService:
 
     def load_pages(self, data: bytes, pages: list[int] | None = None) -> list[PageToRead]:
         """The file's pages decoded and made ready to read, whole or a region at a time: their pixels made square
-        where the file says they are not (imaging.with_square_pixels: a fax), their scan's noise taken out
-        (scan_noise.py: told on a whole page, as a region cut close holds too few specks)."""
-        return [PageToRead(without_noise(with_square_pixels(page, self.settings.max_image_pixels)), page.width,
-                           page.height) for page in self.decode(data, pages)]
+        where the file says they are not (imaging.with_square_pixels: a fax), coloured ink over their print taken
+        out (coloured_ink.py: a stamp, a highlighter), their scan's noise taken out (scan_noise.py: told on a whole
+        page, as a region cut close holds too few specks)."""
+        return [PageToRead(without_noise(without_colour_over_print(with_square_pixels(page, self.settings.max_image_pixels))),
+                           page.width, page.height) for page in self.decode(data, pages)]
 
     # ---- reading -----------------------------------------------------------------------------
     def prepare(self, options: OcrOptions) -> PreparedJob:
