@@ -2,15 +2,15 @@
 (``PAID``, ``RECEIVED``, a company's red seal), a highlighter's stroke along a line, a tinted band behind a table's
 heading.
 
-Both engines read such print worse: PP-OCR's detector splits or joins lines where a stamp's strokes cross them, and
-Tesseract's threshold leaves a pink or blue highlight's dark side in the letters. The ink is told by its colour: a
-*coloured* pixel's brightest and dimmest channels differ by ``CHROMA`` or more, a pixel of *print* is dark and about
-as bright in each channel. Every patch of coloured pixels that touches print is painted in the grey of its brightest
-channel: as a highlighter or a stamp's ink takes away from the light only some of its colours, that grey is the
-paper's or the print's under it (a yellow stroke over white paper: white; over black print: black). Coloured ink
-that touches no print is left as it is, so red or blue text (a heading, a link), a coloured logo and white text on a
-coloured band read as before; so is a patch that reaches the image's edge, a photo's desk or a sheet of coloured
-paper.
+Every engine reads such print worse: PP-OCR's detector, which Tesseract's lines come from too, splits or loses lines
+where a stamp's strokes cross them (``Payment within`` / ``30 days``), and a highlighted line reads less surely. The
+ink is told by its colour: a *coloured* pixel's brightest and dimmest channels differ by ``CHROMA`` or more, a pixel
+of *print* is dark and about as bright in each channel. Every patch of coloured pixels that touches print is painted
+in the grey of its brightest channel: as a highlighter or a stamp's ink takes away from the light only some of its
+colours, that grey is the paper's or the print's under it (a yellow stroke over white paper: white; over black print:
+black). Coloured ink that touches no print is left as it is, so red or blue text (a heading, a link), a coloured logo
+and white text on a coloured band read as before; so is a patch that reaches the image's edge, a photo's desk or a
+sheet of coloured paper.
 
 It runs as a page is loaded (``OcrService.load_pages``), on a whole page or on a crop sent alone, for every engine.
 A page with no coloured ink costs 0.7 ms (p50 of the dev pages); a stamped or highlighted one 25 ms. The part of a

@@ -136,8 +136,11 @@ class OcrService:
         where the file says they are not (imaging.with_square_pixels: a fax), coloured ink over their print taken
         out (coloured_ink.py: a stamp, a highlighter), their scan's noise taken out (scan_noise.py: told on a whole
         page, as a region cut close holds too few specks)."""
-        return [PageToRead(without_noise(without_colour_over_print(with_square_pixels(page, self.settings.max_image_pixels))),
-                           page.width, page.height) for page in self.decode(data, pages)]
+        loaded = []
+        for page in self.decode(data, pages):
+            square = with_square_pixels(page, self.settings.max_image_pixels)
+            loaded.append(PageToRead(without_noise(without_colour_over_print(square)), page.width, page.height))
+        return loaded
 
     # ---- reading -----------------------------------------------------------------------------
     def prepare(self, options: OcrOptions) -> PreparedJob:
