@@ -3,7 +3,10 @@ with its pixels made square, and answered in its own pixels."""
 
 from __future__ import annotations
 
+import io
 import json
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -46,6 +49,33 @@ def test_a_fax_in_standard_mode_reads_as_printed_with_its_lines_on_the_fax(clien
     for truth, box, line in zip(LINES, boxes, lines, strict=True):
         assert cer(line["text"], truth) <= 0.05, [line["text"] for line in lines]
         assert iou(line["bbox"], box) >= 0.5, (line["bbox"], box)
+
+
+def _saying_only_the_ratio(faxed: Image.Image, kind: str) -> bytes:
+    """The fax in a file that gives its resolutions' ratio with no unit: a TIFF whose resolution unit is none, a PNG
+    whose pixel aspect has no unit, a JPEG whose JFIF density has none (its units byte 0)."""
+    if kind == "tiff":
+        return encode(faxed, "TIFF", compression="group4", resolution_unit=1, x_resolution=STANDARD[0],
+                      y_resolution=STANDARD[1])
+    if kind == "png":  # Pillow writes a pHYs chunk only in metres: this one put in after the header by hand
+        png, body = encode(faxed, "PNG"), b"pHYs" + struct.pack(">IIB", *STANDARD, 0)
+        header_end = 8 + 25  # the signature, then the IHDR chunk
+        return png[:header_end] + struct.pack(">I", 9) + body + struct.pack(">I", zlib.crc32(body)) + png[header_end:]
+    data = bytearray(encode(faxed.convert("L"), "JPEG", quality=95, dpi=STANDARD))
+    data[data.index(b"JFIF\x00") + 7] = 0  # units: none, the densities only a ratio
+    return bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["tiff", "png", "jpeg"])
+def test_a_fax_whose_file_gives_only_the_ratio_of_its_resolutions_reads_as_printed(client: TestClient, kind: str) -> None:
+    """Squashed to half its height, the tiny recogniser read it ``Ref∈rral for Maria Lop∈z``."""
+    faxed, _ = _faxed()
+    data = _saying_only_the_ratio(faxed, kind)
+    assert "dpi" not in Image.open(io.BytesIO(data)).info  # no resolution: only their ratio
+    response = client.post("/v1/ocr", files={"file": (f"fax.{kind}", data)}, data={"engine": "ppocr-tiny", "level": "line"})
+    page = response.json()["pages"][0]
+    assert (page["width"], page["height"]) == faxed.size
+    assert [line["text"] for block in page["blocks"] for line in block["lines"]] == LINES
 
 
 @ENGINES

@@ -86,8 +86,9 @@ def _decoded_frame(image: Image.Image, max_pixels: int) -> Image.Image:
         turned_a_quarter = _orientation(image) in QUARTER_TURNS  # read before loading: Pillow turns a TIFF as it loads
         image.load()
         page = to_rgb(image.copy() if getattr(image, "n_frames", 1) > 1 else image)  # the frame alone
-    if turned_a_quarter and "dpi" in page.info:  # the resolutions across and down are the stored image's: swapped
-        page.info["dpi"] = tuple(reversed(page.info["dpi"]))
+    shape_key = _pixel_shape_key(page.info)
+    if turned_a_quarter and shape_key:  # the resolutions across and down are the stored image's: swapped
+        page.info[shape_key] = tuple(reversed(page.info[shape_key]))
     return page
 
 
@@ -141,11 +142,11 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 def with_square_pixels(image: Image.Image, max_pixels: int) -> Image.Image:
     """``image`` stretched along the side it holds fewer pixels an inch of, so that its pixels are square, when the
-    resolutions its file gives across and down differ by ``UNEVEN_PIXELS`` or more: a fax sent in standard mode is
-    204 x 98 dpi, and read as it is, its print is squashed to half its height. Where stretched it would hold more than
+    resolutions its file gives across and down (or their ratio alone) differ by ``UNEVEN_PIXELS`` or more: a fax sent
+    in standard mode is 204 x 98 dpi, and read as it is, its print is squashed to half its height. Where stretched it would hold more than
     ``max_pixels``, the other side is shrunk instead. Otherwise ``image`` itself."""
     try:
-        across, down = (float(value) for value in image.info.get("dpi", ()))
+        across, down = (float(value) for value in image.info.get(_pixel_shape_key(image.info) or "", ()))
     except (TypeError, ValueError):  # no resolution, or not two numbers
         return image
     if not (across > 0 and down > 0) or not 1 / MOST_UNEVEN <= across / down <= MOST_UNEVEN:
@@ -159,6 +160,16 @@ def with_square_pixels(image: Image.Image, max_pixels: int) -> Image.Image:
         return image.resize((max(1, size[0]), max(1, size[1])), Image.Resampling.LANCZOS)
     size = (width, round(height * stretch)) if across > down else (round(width * stretch), height)
     return image.resize(size, Image.Resampling.BICUBIC)
+
+
+def _pixel_shape_key(info: dict) -> str | None:
+    """Which of Pillow's ``info`` keys gives the pixels an inch across and down an image's file holds, or only their
+    ratio: its resolution (``dpi``); else a TIFF's resolution with no unit (``resolution``), a PNG's pixel aspect with
+    no unit (``aspect``), a JPEG's JFIF density with no unit (``jfif_density``, when ``jfif_unit`` is 0)."""
+    for key in ("dpi", "resolution", "aspect"):
+        if key in info:
+            return key
+    return "jfif_density" if info.get("jfif_unit") == 0 and "jfif_density" in info else None
 
 
 def bgr_array(image: Image.Image) -> np.ndarray:
