@@ -143,8 +143,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def with_square_pixels(image: Image.Image, max_pixels: int) -> Image.Image:
     """``image`` stretched along the side it holds fewer pixels an inch of, so that its pixels are square, when the
     resolutions its file gives across and down (or their ratio alone) differ by ``UNEVEN_PIXELS`` or more: a fax sent
-    in standard mode is 204 x 98 dpi, and read as it is, its print is squashed to half its height. Where stretched it would hold more than
-    ``max_pixels``, the other side is shrunk instead. Otherwise ``image`` itself."""
+    in standard mode is 204 x 98 dpi, and read as it is, its print is squashed to half its height. Where stretched it
+    would hold more than ``max_pixels``, the other side is shrunk instead. Otherwise ``image`` itself."""
     try:
         across, down = (float(value) for value in image.info.get(_pixel_shape_key(image.info) or "", ()))
     except (TypeError, ValueError):  # no resolution, or not two numbers
