@@ -65,9 +65,9 @@ def without_colour_over_print(image: Image.Image) -> Image.Image:
         return image
     # a stamp's red ink takes some of the red light too (210/40/40 over white paper): its brightest channel is a grey
     # a little darker than the paper, which Tesseract reads as marks where it crosses a letter
-    paper = grey_percentiles(cv2.calcHist([brightest], [0], None, [256], [0, 256]).ravel(), [50])[0]
-    lift = np.clip(paper / np.maximum(_ink_lightness(patches, count, brightest), 1), 1, MOST_LIFT)
     painted_patches = over[patches]
+    paper = grey_percentiles(cv2.calcHist([brightest], [0], None, [256], [0, 256]).ravel(), [50])[0]
+    lift = np.clip(paper / np.maximum(_ink_lightness(patches, count, brightest, painted_patches), 1), 1, MOST_LIFT)
     grey = brightest.astype(np.float32)
     grey[painted_patches] *= lift[patches[painted_patches]]
     # and the print's edges that the ink tinted less than CHROMA: a yellow stroke over grey 70 leaves 70/66/22
@@ -90,11 +90,12 @@ def _over_print(patches: np.ndarray, count: int, print_: np.ndarray) -> np.ndarr
     return over
 
 
-def _ink_lightness(patches: np.ndarray, count: int, brightest: np.ndarray) -> np.ndarray:
-    """How light each of the ``count`` labelled ``patches`` is where its ink lies on paper alone: the mean of its
-    ``brightest`` channel over its pixels lighter than its mean (not the print's edges that it tints)."""
+def _ink_lightness(patches: np.ndarray, count: int, brightest: np.ndarray, painted: np.ndarray) -> np.ndarray:
+    """How light each of the ``count`` labelled ``patches`` to be ``painted`` (a mask of their pixels) is where its ink
+    lies on paper alone: the mean of its ``brightest`` channel over its pixels lighter than its mean (not the print's
+    edges that it tints); 0 for the patches not painted."""
     def means(where: np.ndarray) -> np.ndarray:
         sizes = np.bincount(patches[where], minlength=count)
         return np.bincount(patches[where], weights=brightest[where], minlength=count) / np.maximum(sizes, 1)
 
-    return means(brightest >= means(np.ones_like(brightest, dtype=bool))[patches])
+    return means(painted & (brightest >= means(painted)[patches]))
