@@ -249,11 +249,13 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     tasks = args.task.split(",")
-    changes_whole_pages = (args.blur or args.defocus or args.shadow or args.show_through or args.speckle or args.dither
-                           or args.stamp or args.highlight)
-    if "box" in tasks and changes_whole_pages and not args.on_page:
-        parser.error("--blur, --defocus, --shadow, --show-through, --speckle, --dither, --stamp and --highlight change "
-                     "whole pages: with the box task, add --on-page to draw the boxes on them (or use --task page)")
+    # what changes a page where its lines lie: a box drawn on the page (--on-page) still lies on its line
+    in_place = {"--blur": args.blur, "--defocus": args.defocus, "--shadow": args.shadow,
+                "--show-through": args.show_through, "--speckle": args.speckle, "--dither": args.dither,
+                "--stamp": args.stamp, "--highlight": args.highlight}
+    if "box" in tasks and any(in_place.values()) and not args.on_page:
+        parser.error(f"{', '.join(in_place)} change whole pages: with the box task, add --on-page to draw the boxes on "
+                     "them (or use --task page)")
     page_only = [option for option, given in {
         "--turn": args.turn, "--frame": args.frame, "--scale": args.scale != 1, "--tilt": args.tilt, "--cut": args.cut,
         "--dim": args.dim, "--fax": args.fax, "--stack": args.stack, "--as-text": args.as_text}.items() if given]
@@ -268,7 +270,7 @@ def main() -> None:
     if args.on_page and drawn_elsewhere:
         parser.error(f"--on-page draws each box where its line lies on the page as scanned; with {', '.join(drawn_elsewhere)} "
                      "the box is cut out or its line lies elsewhere on the image sent: leave out --on-page, or change "
-                     "the page with --blur, --defocus, --shadow, --show-through, --speckle, --dither, --stamp or --highlight")
+                     f"the page with {', '.join(in_place)}")
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     precisions = args.precision.split(",") if args.precision else [""]

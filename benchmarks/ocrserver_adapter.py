@@ -233,7 +233,7 @@ class OcrServer:
         askew = turned(Image.open(data / "images" / labels["image"]).convert("RGB"), self.skew)
         crops = {}
         for index, region in enumerate(labels["regions"]):
-            points = np.asarray(region.get("points") or region["bbox"], dtype=np.float64).reshape(-1, 2)
+            points = _outline(region)
             outline = np.asarray(askew.from_page(points))
             pad = 0.1 * np.ptp(points[:, 1])
             (x0, y0), (x1, y1) = outline.min(axis=0) - pad, outline.max(axis=0) + pad
@@ -364,8 +364,7 @@ def highlighted(page: Image.Image, regions: list[dict], colour: tuple[int, int, 
     ink taking the light it does not let through away from the paper and the print alike."""
     pixels = np.asarray(page.convert("RGB"), dtype=np.float32)
     marked = np.zeros(pixels.shape[:2], dtype=bool)
-    boxes = [np.asarray(region.get("points") or region["bbox"], dtype=np.float64).reshape(-1, 2) for region in regions]
-    for points in sorted(boxes, key=lambda points: points[:, 1].min())[::2]:
+    for points in sorted((_outline(region) for region in regions), key=lambda points: points[:, 1].min())[::2]:
         (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
         height = y1 - y0
         marked[max(0, int(y0 - height / 6)):int(y1 + height / 6), max(0, int(x0 - height / 5)):int(x1 + height / 5)] = True
@@ -427,6 +426,11 @@ def out_of_focus(page: Image.Image, radius: int) -> Image.Image:
 def _each_point_drawn_as(page: Image.Image, kernel: np.ndarray) -> Image.Image:
     """The page with each point's ink spread over ``kernel``'s shape (its ink kept: the kernel scaled to sum to 1)."""
     return Image.fromarray(cv2.filter2D(np.asarray(page), -1, kernel / kernel.sum(), borderType=cv2.BORDER_REPLICATE))
+
+
+def _outline(region: dict) -> np.ndarray:
+    """A labelled region's points (or its box's two corners) as an N x 2 array."""
+    return np.asarray(region.get("points") or region["bbox"], dtype=np.float64).reshape(-1, 2)
 
 
 def _neighbours(path: Path, paths: list[Path], stack: int) -> tuple[list[Path], list[Path]]:
