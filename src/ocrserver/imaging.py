@@ -145,9 +145,12 @@ def with_square_pixels(image: Image.Image, max_pixels: int) -> Image.Image:
     resolutions its file gives across and down (or their ratio alone) differ by ``UNEVEN_PIXELS`` or more: a fax sent
     in standard mode is 204 x 98 dpi, and read as it is, its print is squashed to half its height. Where stretched it
     would hold more than ``max_pixels``, the other side is shrunk instead. Otherwise ``image`` itself."""
+    shape_key = _pixel_shape_key(image.info)
+    if shape_key is None:
+        return image
     try:
-        across, down = (float(value) for value in image.info.get(_pixel_shape_key(image.info) or "", ()))
-    except (TypeError, ValueError):  # no resolution, or not two numbers
+        across, down = (float(value) for value in image.info[shape_key])
+    except (TypeError, ValueError):  # not two numbers
         return image
     if not (across > 0 and down > 0) or not 1 / MOST_UNEVEN <= across / down <= MOST_UNEVEN:
         return image
