@@ -13,7 +13,7 @@ and white text on a coloured band read as before; so is a patch that reaches the
 sheet of coloured paper.
 
 It runs as a page is loaded (``OcrService.load_pages``), on a whole page or on a crop sent alone, for every engine.
-A page with no coloured ink costs 0.7 ms (p50 of the dev pages); a stamped or highlighted one 25 ms. The part of a
+A page with no coloured ink costs 0.7 ms (p50 of the dev pages); a stamped or highlighted one 10-12 ms. The part of a
 stamp that lies on blank paper stays, and may be read as text of its own.
 
 Dev pages through the server, det F1 / BoW F1 before -> after: a red stamp across their print (``benchmarks/dev_set.py
